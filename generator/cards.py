@@ -1,0 +1,83 @@
+"""The data model: a card as loaded from its source, and the verdict on it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CARD_TYPES = ("basic", "reverse", "cloze")
+CODE_ON = ("front", "back")
+STATUSES = ("passed", "failed", "skipped", "no-code")
+
+
+def slugify(text: str) -> str:
+    """`Post-training quantization` -> `post-training-quantization`: topic names as tags/files."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class Card:
+    """One card of a topic file, with every default of the format applied.
+
+    `line` is the 1-based line of the card's `id`; `code_line`/`setup_line` are the lines
+    of the first line of the code/setup so tracebacks can point into the source file.
+    """
+
+    id: str
+    topic: str
+    front: str
+    file: Path
+    line: int
+    back: str = ""
+    deck: str = "TensorFlow"
+    type: str = "basic"
+    tags: tuple[str, ...] = ()
+    code: str | None = None
+    output: str | None = None
+    raises: str | None = None
+    code_on: str = "front"
+    tolerance: float | None = None
+    timeout: float = 60.0
+    skip: str | None = None
+    setup: str | None = None
+    code_line: int = 0
+    setup_line: int = 0
+    images: tuple[Path, ...] = field(default=(), compare=False)
+    description: str | None = None
+
+    @property
+    def topic_slug(self) -> str:
+        return slugify(self.topic)
+
+    @property
+    def deck_path(self) -> str:
+        """The Anki deck name: `TensorFlow::Tensors`."""
+        return f"{self.deck}::{self.topic}"
+
+    @property
+    def runs(self) -> bool:
+        """Whether verification executes this card's code."""
+        return self.code is not None and self.skip is None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verification concluded about one card.
+
+    `reason` is one line for summaries and reports; `detail` is the diff or trimmed
+    traceback a failing card's author needs.
+    """
+
+    card_id: str
+    status: str
+    reason: str = ""
+    detail: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """A card that may be rendered: verified, skipped with a reason, or plain concept."""
+        return self.status != "failed"

@@ -1,0 +1,111 @@
+"""The one Jinja environment and the Markdown/code filters shared by the Anki and PDF outputs.
+
+Both outputs render the same card fields the same way (CommonMark via markdown-it, code via
+Pygments), so a card reads alike on a phone and on paper.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import jinja2
+from markupsafe import Markup
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from .cards import Card, Verdict
+
+CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
+
+
+def default_templates_dir() -> Path:
+    """The templates shipped with tfcards (the repository's `templates/`)."""
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def highlight_code(code: str, language: str = "python") -> str:
+    """Code as `<pre class="highlight"><code>` with Pygments token classes (CSS: `pygments_css`)."""
+    try:
+        lexer = PythonLexer() if language in ("", "python", "py") else get_lexer_by_name(language)
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text")
+    body = highlight(code, lexer, HtmlFormatter(nowrap=True))
+    return f'<pre class="highlight"><code>{body}</code></pre>'
+
+
+
+def pygments_css(style: str = "default", scope: str = ".highlight") -> str:
+    """The stylesheet for highlighted code, scoped so a template can hold a light and a dark one."""
+    return HtmlFormatter(style=style).get_style_defs(scope)
+
+
+@lru_cache(maxsize=None)
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "highlight": _fence}).enable("table").enable("strikethrough")
+    return md
+
+
+def _fence(code: str, lang: str, _attrs: str) -> str:
+    return highlight_code(code, lang or "python")
+
+
+def markdown_html(text: str, image_src: Callable[[str], str] | None = None) -> str:
+    """CommonMark to HTML; raw HTML in cards is escaped. IMAGE_SRC maps an image link to its URL."""
+    md = _markdown()
+    tokens = md.parse(text)
+    if image_src is not None:
+        for token in tokens:
+            for child in token.children or ():
+                if child.type == "image":
+                    child.attrSet("src", image_src(child.attrGet("src") or ""))
+    return md.renderer.render(tokens, md.options, {})
+
+
+def markdown_inline(text: str, image_src: Callable[[str], str] | None = None) -> str:
+    """Markdown of a one-paragraph field without the wrapping `<p>`, for compact layouts."""
+    out = markdown_html(text, image_src).strip()
+    if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
+        out = out[3:-4]
+    return out
+
+
+def cloze(text: str, reveal: bool) -> str:
+    """Anki's cloze deletions for paper: `[...]` (or the hint) on the front, the text on the back."""
+    def sub(m: re.Match) -> str:
+        answer, hint = m.group(2), m.group(3)
+        if reveal:
+            return f"**{answer}**" if "`" not in answer and "*" not in answer else answer
+        return f"[{hint}]" if hint else "[...]"
+    return CLOZE_RE.sub(sub, text)
+
+
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """Jinja over the user's templates dir (default: the shipped one), strict about undefined names."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir or default_templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html", "htm", "xml", "j2"], default_for_string=False),
+        keep_trailing_newline=True,
+    )
+    env.filters["markdown"] = _markdown_filter
+    env.filters["highlight"] = lambda s, lang="python": Markup(highlight_code(s, lang))
+    env.filters["cloze"] = cloze
+    return env
+
+
+def _markdown_filter(text: str, image_src: Callable[[str], str] | None = None) -> str:
+    return Markup(markdown_html(text, image_src))
+
+
+def status_line(card: Card, verdict: Verdict | None, tf_version: str) -> str:
+    """The small provenance line on the answer side."""
+    if card.skip is not None:
+        return f"not verified: {card.skip}"
+    if card.code is None:
+        return ""
+    return f"verified with TensorFlow {tf_version}"
