@@ -1,0 +1,88 @@
+"""Remember what a card's code did, so an unchanged card is never run twice.
+
+We cache the run's outcome (stdout, exception), not the verdict: the verdict is recomputed
+from it on every run, so editing a card's expectations or tolerance costs no re-run while
+still changing the verdict. The key covers everything that can change the outcome: setup,
+code, timeout, memory cap, and the TensorFlow, Python and runner versions. Looking a key up
+never imports TensorFlow. Entries are checked before they are trusted: anything unreadable,
+foreign or keyed differently is ignored and recomputed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+from .cards import Card
+
+FORMAT = 1
+TF_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos",
+                    "tf-nightly", "tf-nightly-cpu")
+
+
+@lru_cache(maxsize=None)
+def tensorflow_version() -> str:
+    """The installed TensorFlow's version, read from package metadata (no import)."""
+    for name in TF_DISTRIBUTIONS:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not-installed"
+
+
+@lru_cache(maxsize=None)
+def runner_version() -> str:
+    """A digest of the code that runs cards: changing the runner invalidates old outcomes."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("zygote.py", "runner.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def card_key(card: Card, memory: int) -> str:
+    material = json.dumps({
+        "format": FORMAT, "setup": card.setup, "code": card.code, "timeout": card.timeout,
+        "memory": memory, "tensorflow": tensorflow_version(), "python": sys.version,
+        "runner": runner_version(),
+    }, sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+class Cache:
+    """Outcomes stored as one small JSON file per key under DIRECTORY."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        try:
+            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("outcome"), dict):
+            return None
+        outcome = entry["outcome"]
+        if outcome.get("status") != "completed" or not isinstance(outcome.get("stdout"), str):
+            return None
+        return outcome
+
+    def put(self, key: str, outcome: dict) -> None:
+        """Store OUTCOME if it is a property of the code, not of the moment (no timeouts or kills)."""
+        if outcome.get("status") != "completed":
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"key": key, "outcome": outcome}, f)
+        os.replace(tmp, path)

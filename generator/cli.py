@@ -1,0 +1,170 @@
+"""The `tfcards` command: a thin click layer over load -> verify -> render -> write."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from .cards import Card
+from .errors import display_path
+from .load import filter_cards, load_cards
+
+
+def _paths(paths: tuple[str, ...]) -> list[Path]:
+    return [Path(p) for p in paths] or [Path("cards")]
+
+
+def selection(f):
+    """PATHS plus the --topic/--tag filters shared by every command."""
+    f = click.option("--tag", "tags", multiple=True, metavar="WORD",
+                     help="Keep cards with this tag (repeat to OR several).")(f)
+    f = click.option("--topic", "topics", multiple=True, metavar="NAME",
+                     help="Keep cards of this topic, by name or slug (repeat to OR several).")(f)
+    return click.argument("paths", nargs=-1, type=click.Path())(f)
+
+
+def running(f):
+    """Options of commands that verify cards."""
+    f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=Path("build/.cache"), show_default=True,
+                     help="Where verdicts of unchanged cards are remembered.")(f)
+    f = click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")(f)
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                        help="Cards run in parallel [default: the machine's cores].")(f)
+
+
+def _select(paths, topics, tags) -> list[Card]:
+    return filter_cards(load_cards(_paths(paths)), topics, tags)
+
+
+@contextlib.contextmanager
+def _progress(cards: list[Card], label: str) -> Iterator:
+    """A progress bar on a terminal; silence in CI and pipes."""
+    show = sys.stderr.isatty() and not os.environ.get("CI") and len(cards) > 1
+    if not show:
+        yield None
+        return
+    with click.progressbar(length=len(cards), label=label, file=sys.stderr,
+                           show_pos=True, item_show_func=lambda c: c.id if c else None) as bar:
+        yield lambda card, verdict: bar.update(1, card)
+
+
+def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: bool = False):
+    from .cache import Cache
+    from .runner import RunnerError
+    from .verify import verify
+
+    with _progress([c for c in cards if c.runs], "Verifying") as progress:
+        try:
+            return verify(cards, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
+                          rerun=rerun, progress=progress)
+        except RunnerError as e:
+            raise click.ClickException(str(e)) from None
+
+
+def _report_failures(cards: list[Card], report) -> None:
+    by_id = {c.id: c for c in cards}
+    for v in report.failed:
+        card = by_id[v.card_id]
+        click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {v.reason}",
+                    fg="red", err=True)
+        for line in v.detail.splitlines():
+            click.echo(f"    {line}", err=True)
+        if v.stderr.strip() and "Traceback" not in v.detail:
+            click.echo("    stderr (last lines):", err=True)
+            for line in v.stderr.rstrip().splitlines()[-8:]:
+                click.echo(f"    | {line}", err=True)
+
+
+def _summary(report) -> str:
+    parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed"]
+    if report.count("skipped"):
+        parts.append(f"{report.count('skipped')} skipped")
+    if report.count("no-code"):
+        parts.append(f"{report.count('no-code')} without code")
+    cached = sum(v.cached for v in report.verdicts)
+    return (f"{', '.join(parts)} in {report.seconds:.1f} s "
+            f"(TensorFlow {report.tensorflow}{f', {cached} cached' if cached else ''})")
+
+
+def _write_report(path: Path, cards: list[Card], report) -> None:
+    from .atomic import write_text
+
+    data = {
+        "tensorflow": report.tensorflow,
+        "seconds": round(report.seconds, 3),
+        "summary": {s: report.count(s) for s in ("passed", "failed", "skipped", "no-code")},
+        "cards": [
+            {"id": c.id, "topic": c.topic, "file": display_path(c.file), "line": c.line,
+             "status": v.status, "reason": v.reason}
+            for c, v in zip(cards, report.verdicts)
+        ],
+    }
+    write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tfcards")
+def main() -> None:
+    """Flashcards about TensorFlow whose every example is proven against the installed TensorFlow.
+
+    Card sources are YAML topic files (default: cards/). See docs/card-format.md.
+    """
+
+
+@main.command()
+@selection
+@running
+@click.option("--update", is_flag=True,
+              help="Rewrite failing cards' 'output'/'raises' in their sources to what TensorFlow did.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the verdicts as JSON to this file.")
+def verify(paths, topics, tags, jobs, no_cache, cache_dir, update, report_path) -> None:
+    """Run every card's example and check its claimed output.
+
+    Exit status: 0 all verified, 1 some card failed, 2 bad input.
+    """
+    cards = _select(paths, topics, tags)
+    report = _verify(cards, jobs, no_cache, cache_dir, rerun=update)
+    failed = bool(report.failed)
+    if update:
+        from .update import apply, plan
+
+        result = plan(cards, report)
+        apply(result.changed)
+        for change in result.changed:
+            card = change.card
+            click.echo(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}")
+        for card, why in result.refused:
+            click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}",
+                        fg="red", err=True)
+        failed = bool(result.refused)
+        files = len({c.card.file for c in result.changed})
+        click.echo(f"updated {len(result.changed)} value(s) in {files} file(s)")
+    else:
+        _report_failures(cards, report)
+    if report_path:
+        _write_report(report_path, cards, report)
+    click.echo(_summary(report))
+    sys.exit(1 if failed else 0)
+
+
+@main.command("list")
+@selection
+def list_(paths, topics, tags) -> None:
+    """Show the topics and how many cards each holds."""
+    cards = _select(paths, topics, tags)
+    topics_seen: dict[str, list[Card]] = {}
+    for card in cards:
+        topics_seen.setdefault(card.topic, []).append(card)
+    width = max(len(t) for t in topics_seen)
+    for topic, members in topics_seen.items():
+        files = ", ".join(sorted({display_path(c.file) for c in members}))
+        with_code = sum(c.code is not None for c in members)
+        click.echo(f"{topic:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}")
+    click.echo(f"{len(cards)} cards in {len(topics_seen)} topics")

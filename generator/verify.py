@@ -1,0 +1,144 @@
+"""Prove cards true: run each card's code (or reuse its cached outcome) and judge it."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+from . import compare
+from .cache import Cache, card_key, tensorflow_version
+from .cards import Card, Verdict
+from .errors import display_path
+from .runner import DEFAULT_MEMORY, Runner
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdicts of one verification run, in card order."""
+
+    verdicts: tuple[Verdict, ...]
+    tensorflow: str
+    seconds: float
+    outcomes: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
+
+    def count(self, status: str) -> int:
+        return sum(v.status == status for v in self.verdicts)
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status == "failed"]
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | None = None,
+           rerun: bool = False, memory: int = DEFAULT_MEMORY,
+           progress: Callable[[Card, Verdict], None] | None = None) -> Report:
+    """Verdicts for CARDS. Cached outcomes are used unless RERUN; TensorFlow is only imported
+    (in a separate fork server) when some card has to run."""
+    start = time.monotonic()
+    by_id = {c.id: c for c in cards}
+    verdicts: dict[str, Verdict] = {}
+    outcomes: dict[str, dict] = {}
+    keys: dict[str, str] = {}
+    to_run: list[Card] = []
+
+    def done(card: Card, verdict: Verdict) -> None:
+        verdicts[card.id] = verdict
+        if progress is not None:
+            progress(card, verdict)
+
+    for card in cards:
+        if card.code is None:
+            done(card, Verdict(card.id, "no-code", "a concept card: nothing to run"))
+        elif card.skip is not None:
+            done(card, Verdict(card.id, "skipped", card.skip))
+        else:
+            keys[card.id] = card_key(card, memory)
+            outcome = None if (cache is None or rerun) else cache.get(keys[card.id])
+            if outcome is None:
+                to_run.append(card)
+            else:
+                outcomes[card.id] = outcome
+                done(card, judge(card, outcome, cached=True))
+
+    tf = tensorflow_version()
+    if to_run:
+        with Runner(jobs or default_jobs()) as runner:
+            def received(outcome: dict) -> None:
+                card = by_id[outcome["key"]]
+                outcomes[card.id] = outcome
+                if cache is not None:
+                    cache.put(keys[card.id], outcome)
+                done(card, judge(card, outcome))
+
+            runner.run(({"key": c.id, "setup": c.setup, "code": c.code, "timeout": c.timeout,
+                         "memory": memory} for c in to_run), received)
+            tf = runner.tf_version or tf
+    return Report(tuple(verdicts[c.id] for c in cards), tf, time.monotonic() - start, outcomes)
+
+
+def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
+    """Compare one run's outcome with the card's claims."""
+    stdout, stderr = outcome.get("stdout", ""), outcome.get("stderr", "")
+    seconds = float(outcome.get("seconds", 0.0))
+
+    def verdict(status: str, reason: str = "", detail: str = "") -> Verdict:
+        return Verdict(card.id, status, reason, detail, stdout, stderr, seconds, cached)
+
+    status = outcome.get("status")
+    if status == "timeout":
+        return verdict("failed", f"timed out after {card.timeout:g} s (raise 'timeout' if the card is slow)")
+    if status == "flood":
+        return verdict("failed", "printed too much output (more than 1 MiB): killed")
+    if status == "crashed":
+        if "signal" in outcome:
+            why = f"the card's process was killed by {outcome['signal']}"
+        else:
+            why = f"the card's process exited with status {outcome.get('exit_code')} (os._exit?)"
+        return verdict("failed", why + " before finishing", _tail(stderr))
+    exc = outcome.get("exception")
+    if card.raises is not None:
+        want_type, _, want_message = card.raises.partition(":")
+        want_type = want_type.strip().rsplit(".", 1)[-1]
+        if exc is None:
+            return verdict("failed", f"expected {want_type} to be raised, but nothing was raised",
+                           compare.diff(card.output or "", stdout) if card.output is not None else "")
+        if want_type not in exc["mro"]:
+            return verdict("failed", f"expected {want_type}, got {exc['type']}: {_first_line(exc['message'])}",
+                           format_traceback(card, exc))
+        if want_message.strip() and not compare.matches(want_message.strip(), exc["message"], card.tolerance):
+            return verdict("failed", f"{exc['type']} was raised with another message",
+                           compare.diff(want_message.strip(), exc["message"]))
+    elif exc is not None:
+        return verdict("failed", f"raised {exc['type']}: {_first_line(exc['message'])}",
+                       format_traceback(card, exc))
+    if card.output is not None and not compare.matches(card.output, stdout, card.tolerance):
+        return verdict("failed", "output differs from 'output'", compare.diff(card.output, stdout))
+    return verdict("passed")
+
+
+def format_traceback(card: Card, exc: dict) -> str:
+    """The card's own frames, pointing at real lines of the topic file."""
+    lines = ["Traceback (most recent call last):"]
+    for frame in exc.get("frames", []):
+        source, first = (card.setup, card.setup_line) if frame["file"] == "setup" else (card.code, card.code_line)
+        where = first + frame["line"] - 1 if first else frame["line"]
+        lines.append(f'  File "{display_path(card.file)}", line {where}, in {frame["name"]}')
+        text = (source or "").splitlines()
+        if 0 < frame["line"] <= len(text):
+            lines.append("    " + text[frame["line"] - 1].strip())
+    lines.append(f"{exc['type']}: {exc['message']}" if exc["message"] else exc["type"])
+    return "\n".join(lines)
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])

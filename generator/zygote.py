@@ -1,0 +1,262 @@
+"""The fork server: import TensorFlow once, then run each card in a forked child of its own.
+
+Why: `import tensorflow` costs seconds, so a fresh interpreter per card is too slow, and one
+shared interpreter lets cards leak state into each other. A child forked from a process that
+imported TensorFlow but never ran an op starts in milliseconds with pristine state (no eager
+context, no thread pools yet, seeds freshly set), and whatever it does dies with it.
+
+Protocol (JSON lines): jobs arrive on stdin, `{"key", "setup", "code", "timeout", "memory"}`;
+results leave on the original stdout, `{"key", "status", "stdout", "stderr", ...}` in
+completion order. The first line out is `{"ready": true, "tensorflow": "<version>"}`.
+This module is run as `python -m generator.zygote` by `runner.py`; never import it in the
+main process (it imports TensorFlow).
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import resource
+import selectors
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+STDOUT_CAP = 1 << 20  # a card printing more than this is a flood: killed and failed
+STDERR_KEEP = 64 << 10  # stderr is only shown to humans: keep the head
+STDERR_CAP = 16 << 20
+SETUP_FILE, CODE_FILE = "<tfcards-setup>", "<tfcards-code>"
+
+
+def _prepare_tensorflow():
+    """Import TF and set everything a child must inherit, without creating the eager context."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+
+    # One thread per op: results then do not depend on how many cards run side by side
+    # (reductions split across threads may round differently), and --jobs N uses N cores.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.keras.utils.set_random_seed(0)
+    gc.collect()
+    gc.freeze()  # children then don't copy-on-write the parent's objects during GC
+    return tf, np
+
+
+def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -> None:
+    """Runs in the forked child: never returns."""
+    try:
+        os.setsid()  # own process group: a timeout kills whatever the card spawned too
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if job.get("memory"):
+            limit = _address_space() + int(job["memory"])
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        os.chdir(tmpdir)
+        os.environ.update(HOME=tmpdir, TMPDIR=tmpdir)
+        tempfile.tempdir = tmpdir
+        result: dict = {"exception": None}
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__, "tf": tf, "np": np}
+        try:
+            for source, filename in ((job.get("setup"), SETUP_FILE), (job["code"], CODE_FILE)):
+                if source:
+                    exec(compile(source, filename, "exec", dont_inherit=True), namespace)
+        except BaseException as e:  # the card's own exception is data, whatever it is
+            result["exception"] = _describe(e)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # a card may have closed or replaced its streams
+                pass
+        os.write(res_w, json.dumps(result).encode())
+        os._exit(0)
+    except BaseException:
+        os._exit(70)
+
+
+def _describe(e: BaseException) -> dict:
+    frames = [
+        {"file": "setup" if f.filename == SETUP_FILE else "code", "line": f.lineno, "name": f.name}
+        for f in traceback.extract_tb(e.__traceback__)
+        if f.filename in (SETUP_FILE, CODE_FILE)
+    ]
+    try:
+        message = str(e)
+    except BaseException:
+        message = "<unprintable>"
+    return {"type": type(e).__name__, "mro": [c.__name__ for c in type(e).__mro__],
+            "message": message, "frames": frames}
+
+
+def _address_space() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class _Running:
+    def __init__(self, job: dict, pid: int, tmpdir: str, fds: dict[int, str]) -> None:
+        self.job, self.pid, self.tmpdir, self.fds = job, pid, tmpdir, fds
+        self.start = time.monotonic()
+        self.deadline = self.start + float(job.get("timeout", 60))
+        self.data = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
+        self.killed: str | None = None
+        self.stderr_seen = 0
+
+
+def serve() -> None:
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not corrupt the protocol
+    tf, np = _prepare_tensorflow()
+    jobs_max = int(os.environ.get("TFCARDS_JOBS", "1"))
+    proto.write(json.dumps({"ready": True, "tensorflow": tf.__version__}) + "\n")
+
+    sel = selectors.DefaultSelector()
+    os.set_blocking(0, False)
+    sel.register(0, selectors.EVENT_READ, None)
+    pending: list[dict] = []
+    running: dict[int, _Running] = {}
+    inbuf = b""
+    stdin_open = True
+    while stdin_open or pending or running:
+        while pending and len(running) < jobs_max:
+            child = _start(pending.pop(0), sel, tf, np)
+            running[child.pid] = child
+        now = time.monotonic()
+        timeout = min((c.deadline for c in running.values()), default=now + 1) - now
+        for key, _ in sel.select(timeout=max(0.0, min(timeout, 0.5))):
+            if key.data is None:
+                chunk = os.read(0, 1 << 16)
+                if not chunk:
+                    stdin_open = False
+                    sel.unregister(0)
+                    continue
+                inbuf += chunk
+                *lines, inbuf = inbuf.split(b"\n")
+                pending.extend(json.loads(line) for line in lines if line.strip())
+            else:
+                _read(key.data, key.fd, sel)
+        now = time.monotonic()
+        for child in list(running.values()):
+            if child.killed is None and now > child.deadline:
+                _kill(child, "timeout")
+            pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                for fd in list(child.fds):
+                    _drain(child, fd, sel)
+                del running[child.pid]
+                proto.write(json.dumps(_finish(child, status, rusage)) + "\n")
+
+
+def _start(job: dict, sel: selectors.BaseSelector, tf, np) -> _Running:
+    tmpdir = tempfile.mkdtemp(prefix="tfcards-card-")
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    res_r, res_w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        for fd in (out_r, err_r, res_r):
+            os.close(fd)
+        _child(job, tmpdir, out_w, err_w, res_w, tf, np)
+    for fd in (out_w, err_w, res_w):
+        os.close(fd)
+    child = _Running(job, pid, tmpdir, {out_r: "stdout", err_r: "stderr", res_r: "result"})
+    for fd in child.fds:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ, child)
+    return child
+
+
+def _read(child: _Running, fd: int, sel: selectors.BaseSelector) -> None:
+    try:
+        chunk = os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return
+    if not chunk:
+        sel.unregister(fd)
+        os.close(fd)
+        del child.fds[fd]
+        return
+    name = child.fds[fd]
+    if name == "stderr":
+        child.stderr_seen += len(chunk)
+        room = STDERR_KEEP - len(child.data["stderr"])
+        child.data["stderr"] += chunk[:max(room, 0)]
+        if child.stderr_seen > STDERR_CAP and child.killed is None:
+            _kill(child, "flood")
+        return
+    child.data[name] += chunk
+    if name == "stdout" and len(child.data["stdout"]) > STDOUT_CAP and child.killed is None:
+        del child.data["stdout"][STDOUT_CAP:]
+        _kill(child, "flood")
+
+
+def _drain(child: _Running, fd: int, sel: selectors.BaseSelector) -> None:
+    """Read what the dead child left in its pipe; a grandchild holding it open is killed."""
+    while fd in child.fds:
+        try:
+            _read(child, fd, sel)
+        except BlockingIOError:
+            break
+        if fd in child.fds and not _readable(fd):
+            sel.unregister(fd)
+            os.close(fd)
+            del child.fds[fd]
+
+
+def _readable(fd: int) -> bool:
+    import select
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _kill(child: _Running, why: str) -> None:
+    child.killed = why
+    for target in (lambda: os.killpg(child.pid, signal.SIGKILL), lambda: os.kill(child.pid, signal.SIGKILL)):
+        try:
+            target()
+        except ProcessLookupError:
+            pass
+
+
+def _finish(child: _Running, status: int, rusage) -> dict:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)  # leftovers the card spawned
+    except (ProcessLookupError, PermissionError):
+        pass
+    shutil.rmtree(child.tmpdir, ignore_errors=True)
+    out = {
+        "key": child.job["key"],
+        "seconds": round(time.monotonic() - child.start, 4),
+        "stdout": child.data["stdout"].decode("utf-8", "backslashreplace"),
+        "stderr": child.data["stderr"].decode("utf-8", "backslashreplace"),
+        "max_rss": rusage.ru_maxrss * 1024,
+    }
+    if child.stderr_seen > STDERR_KEEP:
+        out["stderr"] += f"\n[... {child.stderr_seen - STDERR_KEEP} more bytes of stderr dropped]"
+    if child.killed:
+        out["status"] = child.killed
+    elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and child.data["result"]:
+        out["status"] = "completed"
+        out["exception"] = json.loads(child.data["result"])["exception"]
+    elif os.WIFSIGNALED(status):
+        out["status"] = "crashed"
+        out["signal"] = signal.Signals(os.WTERMSIG(status)).name
+    else:
+        out["status"] = "crashed"
+        out["exit_code"] = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    return out
+
+
+if __name__ == "__main__":
+    serve()
