@@ -140,7 +140,9 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, update, report_path) 
         for change in result.changed:
             card = change.card
             click.echo(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}")
+        moved = {c.id: c for c in load_cards(sorted({c.card.file for c in result.changed}))}
         for card, why in result.refused:
+            card = moved.get(card.id, card)  # the rewrite may have shifted its line
             click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}",
                         fg="red", err=True)
         failed = bool(result.refused)

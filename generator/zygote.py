@@ -41,7 +41,6 @@ def _prepare_tensorflow():
     # (reductions split across threads may round differently), and --jobs N uses N cores.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    tf.keras.utils.set_random_seed(0)
     gc.collect()
     gc.freeze()  # children then don't copy-on-write the parent's objects during GC
     return tf, np
@@ -62,6 +61,7 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         os.chdir(tmpdir)
         os.environ.update(HOME=tmpdir, TMPDIR=tmpdir)
         tempfile.tempdir = tmpdir
+        tf.keras.utils.set_random_seed(0)  # here, not in the server: nothing can consume it first
         result: dict = {"exception": None}
         namespace = {"__name__": "__main__", "__builtins__": __builtins__, "tf": tf, "np": np}
         try:

@@ -1,0 +1,86 @@
+"""`verify --update` rewrites exactly the stale values and not one other byte."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from generator.cli import main
+
+SOURCE = """\
+# Tensors: the article's claims, corrected by --update.
+topic: Tensors   # trailing comment
+cards:
+  - id: block-output   # a block scalar, followed by a blank line
+    front: "What does `print(tf.constant(4))` show?"
+    back: 'The value, shape and dtype.'
+    code: |
+      print(tf.constant(4))
+    output: |
+      tf.Tensor(4, size=(), dtype=int32)
+
+  # a comment between cards
+  - id: plain-output
+    front: Sum?
+    back: Two.
+    code: print(1 + 1)
+    output: 3
+  - id: raises-message
+    front: Float into an int variable?
+    back: TypeError.
+    code: |
+      v = tf.Variable(1)
+      v.assign(4.0)
+    raises: 'TypeError: cannot convert 4.0 of dtype int32 to EagerTensor'
+  - id: ellipsis-kept
+    front: Unchanged
+    back: Its ellipsis stays.
+    code: print(tf.ones([2]))
+    output: tf.Tensor(...)
+  - id: multi-line
+    front: Several lines
+    back: yes
+    code: |
+      print(tf.constant([[1, 2], [3, 4]]))
+    output: "wrong"
+  - id: unfixable
+    front: Raises unexpectedly
+    back: no
+    code: int("x")
+    output: "1"
+"""
+
+UPDATED = (SOURCE
+           .replace("tf.Tensor(4, size=(), dtype=int32)", "tf.Tensor(4, shape=(), dtype=int32)")
+           .replace("    output: 3\n", "    output: \"2\"\n")
+           .replace("'TypeError: cannot convert 4.0 of dtype int32 to EagerTensor'",
+                    '"TypeError: Cannot convert 4.0 to EagerTensor of dtype int32"')
+           .replace('    output: "wrong"\n', "    output: |\n      tf.Tensor(\n      [[1 2]\n       [3 4]],"
+                                             " shape=(2, 2), dtype=int32)\n"))
+
+
+def test_update_rewrites_only_stale_values(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cards" / "tensors.yaml"
+    path.parent.mkdir()
+    path.write_bytes(SOURCE.encode())
+    result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
+    assert path.read_bytes().decode() == UPDATED
+    assert "updated cards/tensors.yaml:4: card 'block-output': output" in result.output
+    assert "updated cards/tensors.yaml:13: card 'plain-output': output" in result.output
+    assert "updated cards/tensors.yaml:18: card 'raises-message': raises" in result.output
+    assert "ellipsis-kept" not in result.output
+    assert "FAILED cards/tensors.yaml:39: card 'unfixable': raised ValueError" in result.output
+    assert result.exit_code == 1  # one card could not be fixed by an update
+
+    again = CliRunner().invoke(main, ["verify", "--no-cache"])
+    assert "5 passed, 1 failed" in again.output
+    assert not list(path.parent.glob(".*tmp")), "no temp file left behind"
+
+
+def test_update_keeps_crlf_line_endings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "c.yaml"
+    crlf = SOURCE.split("  # a comment between cards")[0].replace("\n", "\r\n")
+    path.write_bytes(crlf.encode())
+    CliRunner().invoke(main, ["verify", "--update", "--no-cache", str(path)])
+    want = crlf.replace("tf.Tensor(4, size=(), dtype=int32)", "tf.Tensor(4, shape=(), dtype=int32)")
+    assert path.read_bytes().decode() == want
