@@ -170,3 +170,53 @@ def list_(paths, topics, tags) -> None:
         with_code = sum(c.code is not None for c in members)
         click.echo(f"{topic:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}")
     click.echo(f"{len(cards)} cards in {len(topics_seen)} topics")
+
+
+@main.command()
+@selection
+@running
+@click.option("--format", "formats", type=click.Choice(["apkg", "pdf", "all"]), default="apkg",
+              show_default=True, help="What to write: an Anki deck, a printable PDF, or both.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Directory the outputs are written to.")
+@click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A copy of templates/ to render with instead of the shipped one.")
+@click.option("--layout", type=click.Choice(["duplex", "foldover", "sheet"]), default="duplex",
+              show_default=True, help="PDF: cut-out cards printed double-sided, fold-over cards, or a study sheet.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="PDF: paper size.")
+@click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default=None,
+              help="PDF: card size preset (business card, 3x5 in or 4x6 in index card).")
+@click.option("--flip", type=click.Choice(["long", "short"]), default="long", show_default=True,
+              help="PDF duplex: the edge your printer flips the sheet on.")
+def build(paths, topics, tags, jobs, no_cache, cache_dir, formats, out_dir, templates_dir, layout, paper,
+          card_size, flip) -> None:
+    """Verify the selected cards, then render them to an Anki deck and/or a PDF.
+
+    Nothing is written if any selected card fails verification (exit 1).
+    """
+    from .build import BuildRefused, build as run_build, output_stem, stamps_file
+    from .cache import Cache
+
+    cards = _select(paths, topics, tags)
+    pdf_options = {"layout": layout, "paper": paper, "flip": flip}
+    if card_size:
+        pdf_options["card_size"] = card_size
+    with _progress([c for c in cards if c.runs], "Verifying") as progress:
+        try:
+            result = run_build(
+                cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
+                templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
+                stamps_path=stamps_file(_paths(paths)) if not (topics or tags) else None,
+                pdf_options=pdf_options, progress=progress)
+        except BuildRefused as e:
+            _report_failures(cards, e.report)
+            click.echo(_summary(e.report))
+            click.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(1)
+    for card_id in result.overflowing:
+        click.secho(f"warning: card '{card_id}' does not fit its slot even at the smallest font; "
+                    "printed whole (see docs/pdf.md)", fg="yellow", err=True)
+    click.echo(_summary(result.report))
+    for path in result.written:
+        click.echo(f"wrote {display_path(path)}")

@@ -1,0 +1,70 @@
+"""Run the pipeline for `tfcards build`: verify everything first, then write each output."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .cache import Cache
+from .cards import Card, Verdict, slugify
+from .verify import Report, verify
+
+FORMATS = ("apkg", "pdf", "all")
+
+
+class BuildRefused(Exception):
+    """Some selected card failed verification: nothing is written."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        super().__init__(f"{len(report.failed)} card(s) failed verification; nothing was built")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    report: Report
+    written: tuple[Path, ...]
+    overflowing: tuple[str, ...] = field(default=())
+
+
+def output_stem(cards: Sequence[Card], topics: Sequence[str] = (), tags: Sequence[str] = ()) -> str:
+    """`tensorflow`, or for a filtered build a name that says what it holds."""
+    stem = slugify(cards[0].deck) if cards else "deck"
+    if topics:
+        stem += "--" + "+".join(sorted({slugify(t) for t in topics}))
+    if tags:
+        stem += "--tag-" + "+".join(sorted(set(tags)))
+    return stem
+
+
+def stamps_file(paths: Sequence[Path]) -> Path:
+    """Where Anki modification times live: beside the sources, so they survive a fresh clone."""
+    first = Path(paths[0]) if paths else Path("cards")
+    return (first if first.is_dir() else first.parent) / "anki-stamps.json"
+
+
+def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: str = "tensorflow",
+          templates_dir: Path | None = None, jobs: int | None = None, cache: Cache | None = None,
+          stamps_path: Path | None = None, pdf_options: dict | None = None,
+          progress: Callable[[Card, Verdict], None] | None = None) -> BuildResult:
+    """Verify CARDS, refuse if any fails, then write the requested outputs atomically."""
+    report = verify(cards, jobs=jobs, cache=cache, progress=progress)
+    if report.failed:
+        raise BuildRefused(report)
+    written: list[Path] = []
+    overflowing: tuple[str, ...] = ()
+    if formats in ("apkg", "all"):
+        from .anki import write_apkg
+
+        written.append(write_apkg(cards, out_dir / f"{stem}.apkg", tf_version=report.tensorflow,
+                                  templates_dir=templates_dir, stamps_path=stamps_path))
+    if formats in ("pdf", "all"):
+        from .pdf import write_pdf
+
+        options = dict(pdf_options or {})
+        layout = options.get("layout", "duplex")
+        result = write_pdf(cards, out_dir / f"{stem}-{layout}.pdf", tf_version=report.tensorflow,
+                           templates_dir=templates_dir, **options)
+        written.append(result.path)
+        overflowing = tuple(result.overflowing)
+    return BuildResult(report, tuple(written), overflowing)
