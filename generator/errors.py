@@ -36,6 +36,9 @@ class CardError(click.ClickException):
     def __str__(self) -> str:
         return self.format()
 
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format()}", err=True, file=file)
+
 
 class CardErrors(click.ClickException):
     """Several CardErrors found in one pass: all are reported together, one line each."""

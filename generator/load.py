@@ -34,13 +34,16 @@ NULL_TAG = "tag:yaml.org,2002:null"
 def topic_files(paths: Iterable[Path | str]) -> list[Path]:
     """Every topic file named by PATHS: directories are searched recursively, in sorted order."""
     found: list[Path] = []
-    for p in map(Path, paths):
+    paths = [Path(p) for p in paths]
+    for p in paths:
         if p.is_dir():
             found.extend(sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()))
         elif p.is_file():
             found.append(p)
         else:
             raise CardError("no such file or directory", p)
+    if not found:
+        raise CardError("no topic files (*.yaml, *.yml) found", ", ".join(map(str, paths)))
     return list(dict.fromkeys(found))
 
 
