@@ -22,7 +22,7 @@ from pathlib import Path
 
 PY = sys.executable
 TFCARDS = [str(Path(PY).parent / "tfcards")]
-HEAVY = "x = tf.constant(0.5)\nfor _ in range(1200):\n    x = tf.math.sin(x) + 0.5\nprint(round(float(x), 3))"
+HEAVY = "x = tf.constant(0.5)\nfor _ in range(600):\n    x = tf.math.sin(x) + 0.5\nprint(round(float(x), 3))"
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CI="1")
 
 

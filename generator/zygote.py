@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import random
 import resource
 import selectors
 import shutil
@@ -41,6 +42,7 @@ def _prepare_tensorflow():
     # (reductions split across threads may round differently), and --jobs N uses N cores.
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.keras.utils.set_random_seed(0)  # does not create the eager context: children still fork clean
     gc.collect()
     gc.freeze()  # children then don't copy-on-write the parent's objects during GC
     return tf, np
@@ -61,7 +63,11 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         os.chdir(tmpdir)
         os.environ.update(HOME=tmpdir, TMPDIR=tmpdir)
         tempfile.tempdir = tmpdir
-        tf.keras.utils.set_random_seed(0)  # here, not in the server: nothing can consume it first
+        # TensorFlow's and Keras's seeds were set in the server, where no op ever runs, so the
+        # child inherits them pristine; Python's and NumPy's generators may have been drawn from
+        # since (by library code), so reset them here: microseconds, where TF's path costs 12 ms.
+        random.seed(0)
+        np.random.seed(0)
         result: dict = {"exception": None}
         namespace = {"__name__": "__main__", "__builtins__": __builtins__, "tf": tf, "np": np}
         try:
@@ -76,6 +82,8 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
             except BaseException:  # a card may have closed or replaced its streams
                 pass
         os.write(res_w, json.dumps(result).encode())
+        for fd in (0, 1, 2, res_w):  # EOF now: the server reports us before our teardown ends
+            os.close(fd)
         os._exit(0)
     except BaseException:
         os._exit(70)
@@ -123,8 +131,16 @@ def serve() -> None:
     sel = selectors.DefaultSelector()
     os.set_blocking(0, False)
     sel.register(0, selectors.EVENT_READ, None)
+    # A child's exit must wake the loop at once: its pipes may close before it can be reaped.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    sel.register(wake_r, selectors.EVENT_READ, "wake")
     pending: list[dict] = []
     running: dict[int, _Running] = {}
+    exiting: list[int] = []  # reported children not yet reaped
     inbuf = b""
     stdin_open = True
     while stdin_open or pending or running:
@@ -134,7 +150,9 @@ def serve() -> None:
         now = time.monotonic()
         timeout = min((c.deadline for c in running.values()), default=now + 1) - now
         for key, _ in sel.select(timeout=max(0.0, min(timeout, 0.5))):
-            if key.data is None:
+            if key.data == "wake":
+                os.read(wake_r, 4096)
+            elif key.data is None:
                 chunk = os.read(0, 1 << 16)
                 if not chunk:
                     stdin_open = False
@@ -149,12 +167,22 @@ def serve() -> None:
         for child in list(running.values()):
             if child.killed is None and now > child.deadline:
                 _kill(child, "timeout")
+            if child.killed is None and not child.fds and child.data["result"]:
+                # Finished its card and closed every pipe: report it without waiting for the
+                # exit (tearing down a TensorFlow-sized address space takes tens of ms).
+                del running[child.pid]
+                exiting.append(child.pid)
+                proto.write(json.dumps(_finish(child, 0, None)) + "\n")
+                continue
             pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 for fd in list(child.fds):
                     _drain(child, fd, sel)
                 del running[child.pid]
                 proto.write(json.dumps(_finish(child, status, rusage)) + "\n")
+        exiting = [pid for pid in exiting if not os.waitpid(pid, os.WNOHANG)[0]]
+    for pid in exiting:
+        os.waitpid(pid, 0)
 
 
 def _start(job: dict, sel: selectors.BaseSelector, tf, np) -> _Running:
@@ -166,6 +194,8 @@ def _start(job: dict, sel: selectors.BaseSelector, tf, np) -> _Running:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for fd in (out_r, err_r, res_r):
             os.close(fd)
         _child(job, tmpdir, out_w, err_w, res_w, tf, np)
@@ -197,9 +227,10 @@ def _read(child: _Running, fd: int, sel: selectors.BaseSelector) -> None:
             _kill(child, "flood")
         return
     child.data[name] += chunk
-    if name == "stdout" and len(child.data["stdout"]) > STDOUT_CAP and child.killed is None:
+    if name == "stdout" and len(child.data["stdout"]) > STDOUT_CAP:
         del child.data["stdout"][STDOUT_CAP:]
-        _kill(child, "flood")
+        if child.killed is None:
+            _kill(child, "flood")
 
 
 def _drain(child: _Running, fd: int, sel: selectors.BaseSelector) -> None:
@@ -240,7 +271,6 @@ def _finish(child: _Running, status: int, rusage) -> dict:
         "seconds": round(time.monotonic() - child.start, 4),
         "stdout": child.data["stdout"].decode("utf-8", "backslashreplace"),
         "stderr": child.data["stderr"].decode("utf-8", "backslashreplace"),
-        "max_rss": rusage.ru_maxrss * 1024,
     }
     if child.stderr_seen > STDERR_KEEP:
         out["stderr"] += f"\n[... {child.stderr_seen - STDERR_KEEP} more bytes of stderr dropped]"
