@@ -48,9 +48,19 @@ def _prepare_tensorflow():
     return tf, np
 
 
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when our parent dies, so an interrupted run leaves no orphans."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the server's stdin EOF still stops it
+        pass
+
+
 def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -> None:
     """Runs in the forked child: never returns."""
     try:
+        _die_with_parent()
         os.setsid()  # own process group: a timeout kills whatever the card spawned too
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -122,6 +132,7 @@ class _Running:
 
 
 def serve() -> None:
+    _die_with_parent()
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not corrupt the protocol
     tf, np = _prepare_tensorflow()
