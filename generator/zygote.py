@@ -43,8 +43,7 @@ def _prepare_tensorflow():
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.keras.utils.set_random_seed(0)  # does not create the eager context: children still fork clean
-    gc.collect()
-    gc.freeze()  # children then don't copy-on-write the parent's objects during GC
+    gc.freeze()  # children's collections skip the server's objects (no collect first: 135 ms)
     return tf, np
 
 
