@@ -207,7 +207,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, formats, out_dir, temp
             result = run_build(
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                stamps_path=stamps_file(_paths(paths)) if not (topics or tags) else None,
+                stamps_path=stamps_file(_paths(paths)),
                 pdf_options=pdf_options, progress=progress)
         except BuildRefused as e:
             _report_failures(cards, e.report)

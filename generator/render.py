@@ -39,7 +39,7 @@ def highlight_code(code: str, language: str = "python") -> str:
 
 
 
-def pygments_css(style: str = "default", scope: str = ".highlight") -> str:
+def pygments_css(style: str = "default", scope: "str | list[str]" = ".highlight") -> str:
     """The stylesheet for highlighted code, scoped so a template can hold a light and a dark one."""
     return HtmlFormatter(style=style).get_style_defs(scope)
 

@@ -1,0 +1,228 @@
+"""Write verified cards as an Anki package that updates in place on re-import.
+
+What makes re-import safe, and why each piece is here:
+
+* Note types have fixed ids, fields and template names (`MODELS`). Anki compares an incoming
+  note type with the one it has by id; if fields or templates differ it imports a *copy* and
+  leaves every existing note alone. Changing them means a new id (see docs/anki.md).
+  All styling lives in the rendered fields and the CSS, which may change freely.
+* The note GUID comes from the card id alone, so any other edit updates the same note.
+* Anki's default import updates a note only when the incoming one is newer, and genanki
+  stamps a whole package with one time. We keep one stamp per note in a small JSON file
+  beside the sources (`anki-stamps.json`, committed with them): a note whose rendered
+  content changed gets max(now, old + 1); an unchanged one keeps its old stamp, so a user's
+  own edit in Anki survives, and an unchanged deck rebuilds to a byte-identical package.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import genanki
+from genanki.util import guid_for
+from markupsafe import Markup
+
+from . import render
+from .atomic import atomic_path, write_text
+from .cards import Card, slugify
+
+FIELDS = ("Id", "Topic", "Front", "Back", "Code", "Output", "Status")
+CLOZE_FIELDS = ("Id", "Topic", "Text", "Extra", "Code", "Output", "Status")
+QA = '{{FrontSide}}\n<hr id="answer">\n'
+
+
+@dataclass(frozen=True)
+class NoteType:
+    """The frozen identity of one Anki note type: never change it in place."""
+
+    id: int
+    name: str
+    fields: tuple[str, ...]
+    templates: tuple[tuple[str, str, str], ...]  # (name, question format, answer format)
+    cloze: bool = False
+
+
+MODELS = {
+    "basic": NoteType(1746003100, "tfcards basic", FIELDS,
+                      (("Card 1", "{{Front}}", QA + "{{Back}}"),)),
+    "reverse": NoteType(1746003101, "tfcards reverse", FIELDS,
+                        (("Card 1", "{{Front}}", QA + "{{Back}}"),
+                         ("Card 2", "{{Back}}", QA + "{{Front}}"))),
+    "cloze": NoteType(1746003102, "tfcards cloze", CLOZE_FIELDS,
+                      (("Cloze", "{{cloze:Text}}", "{{cloze:Text}}\n<hr id=\"answer\">\n{{Extra}}"),),
+                      cloze=True),
+}
+FIXED_TIME = 1_700_000_000  # stamp of anything built without a stamps file: reproducible, and older than any edit
+
+
+class _Model(genanki.Model):
+    """A genanki model whose `mod` is its own stamp, not the package's build time."""
+
+    def __init__(self, kind: NoteType, css: str, stamp: int) -> None:
+        super().__init__(kind.id, kind.name, fields=[{"name": f} for f in kind.fields],
+                         templates=[{"name": n, "qfmt": q, "afmt": a} for n, q, a in kind.templates],
+                         css=css, model_type=genanki.Model.CLOZE if kind.cloze else genanki.Model.FRONT_BACK)
+        self.stamp = stamp
+
+    def to_json(self, timestamp: float, deck_id):
+        return super().to_json(self.stamp, deck_id)
+
+
+class _Note(genanki.Note):
+    """A genanki note written with its own modification time (see the module docstring)."""
+
+    def __init__(self, *, stamp: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.stamp = stamp
+
+    def write_to_db(self, cursor, timestamp: float, deck_id, id_gen):
+        super().write_to_db(cursor, self.stamp, deck_id, id_gen)
+
+
+def deck_id(name: str) -> int:
+    """A stable deck id from the deck path, in the range genanki recommends."""
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+    return (1 << 30) + digest % (1 << 30)
+
+
+def note_guid(card: Card) -> str:
+    """The note's identity: the card id alone (the format's promise)."""
+    return guid_for("tfcards", card.id)
+
+
+def media_name(path: Path) -> str:
+    """A collision-free media file name that changes when the image does."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return f"tfcards-{digest}-{path.name}"
+
+
+def render_fields(card: Card, env, tf_version: str) -> tuple[list[str], dict[str, Path]]:
+    """The note's field values, rendered through the user's Jinja templates, and its media."""
+    media: dict[str, Path] = {}
+
+    def image_src(target: str) -> str:
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):
+            return target
+        path = (card.file.parent / target).resolve()
+        name = media_name(path)
+        media[name] = path
+        return name
+
+    context = dict(
+        card=card,
+        code=Markup(render.highlight_code(card.code)) if card.code is not None else None,
+        status=render.status_line(card, None, tf_version),
+        image_src=image_src,
+    )
+    front = env.get_template("anki/front.html").render(context).strip()
+    back = env.get_template("anki/back.html").render(context).strip()
+    output = card.output if card.output is not None else (card.raises or "")
+    return ([card.id, card.topic, front, back, _plain(card.code or ""), _plain(output),
+             context["status"]], media)
+
+
+def _plain(text: str) -> str:
+    """Source text as a field: escaped, with line breaks Anki keeps, searchable as written."""
+    return str(Markup.escape(text.rstrip("\n"))).replace("\n", "<br>")
+
+
+def _hash(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+class Stamps:
+    """Modification times by content: old stamp if unchanged, else a newer one."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, dict] = {}
+        if path is not None and path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.entries = {k: v for k, v in data.get("stamps", {}).items()
+                                if isinstance(v, dict) and isinstance(v.get("mod"), int)}
+            except (ValueError, AttributeError):
+                self.entries = {}  # a corrupt file only costs one round of "everything is newer"
+        self.now = int(time.time())
+        self.changed = False
+
+    def stamp(self, key: str, digest: str) -> int:
+        old = self.entries.get(key)
+        if old is not None and old.get("hash") == digest:
+            return old["mod"]
+        if self.path is None:
+            return FIXED_TIME
+        mod = max(self.now, old["mod"] + 1) if old else self.now
+        self.entries[key] = {"hash": digest, "mod": mod}
+        self.changed = True
+        return mod
+
+    def save(self) -> None:
+        if self.path is not None and self.changed:
+            lines = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}"
+                                for k, v in sorted(self.entries.items()))
+            write_text(self.path, '{"about": "Anki modification times of tfcards notes: commit with the cards.",\n'
+                                  f' "stamps": {{\n{lines}\n}}}}\n')
+
+
+def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templates_dir: Path | None = None,
+               stamps_path: Path | None = None) -> Path:
+    """Render CARDS into OUT_PATH (atomically) and update the stamps file if content changed."""
+    env = render.environment(templates_dir)
+    env.globals["pygments_css"] = render.pygments_css
+    css = env.get_template("anki/style.css").render().strip() + "\n"
+    stamps = Stamps(stamps_path)
+    models = {kind: _Model(nt, css, stamps.stamp(f"notetype:{nt.name}", _hash(nt.id, nt.fields, nt.templates, css)))
+              for kind, nt in MODELS.items()}
+    decks: dict[str, genanki.Deck] = {}
+    media: dict[str, Path] = {}
+    for card in cards:
+        fields, card_media = render_fields(card, env, tf_version)
+        media.update(card_media)
+        tags = [card.topic_slug, *card.tags]
+        model = models[card.type]
+        stamp = stamps.stamp(f"note:{card.id}", _hash(model.model_id, card.deck_path, tags, fields))
+        deck = decks.get(card.deck_path)
+        if deck is None:
+            deck = decks[card.deck_path] = genanki.Deck(deck_id(card.deck_path), card.deck_path)
+        deck.add_note(_Note(model=model, fields=fields, tags=tags, guid=note_guid(card), stamp=stamp))
+    for deck in decks.values():
+        deck.models = {m.model_id: m for m in models.values()}  # every note type, in a fixed order
+    package = genanki.Package([decks[name] for name in sorted(decks)])
+    timestamp = max([m.stamp for m in models.values()] + [n.stamp for d in decks.values() for n in d.notes])
+    with atomic_path(out_path) as tmp:
+        _write_package(package, sorted(media.items()), timestamp, tmp)
+    stamps.save()
+    return out_path
+
+
+def _write_package(package: genanki.Package, media: list[tuple[str, Path]], timestamp: int, out: Path) -> None:
+    """genanki's Package.write_to_file with fixed zip times, so equal input gives equal bytes."""
+    import itertools
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "collection.anki2"
+        conn = sqlite3.connect(db_path)
+        package.write_to_db(conn.cursor(), timestamp, itertools.count(timestamp * 1000))
+        conn.commit()
+        conn.close()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            _add(zf, "collection.anki2", db_path.read_bytes())
+            _add(zf, "media", json.dumps({str(i): name for i, (name, _) in enumerate(media)}).encode())
+            for i, (_, path) in enumerate(media):
+                _add(zf, str(i), path.read_bytes())
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    zf.writestr(info, data)
