@@ -1,0 +1,74 @@
+"""The shipped deck: it loads, it is big and varied enough, and every card in it is true."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from generator.load import load_cards, topic_files
+from generator.verify import verify
+
+CARDS = Path(__file__).parent.parent / "cards"
+
+
+@pytest.fixture(scope="module")
+def deck():
+    return load_cards([CARDS])
+
+
+@pytest.fixture(scope="module")
+def report(deck):
+    return verify(deck, jobs=2)
+
+
+def test_deck_is_large_and_varied(deck):
+    assert len(deck) >= 100
+    assert len(topic_files([CARDS])) >= 8
+    assert sum(c.code is not None for c in deck) >= 0.7 * len(deck)
+    kinds = Counter(c.type for c in deck)
+    assert kinds["cloze"] >= 3 and kinds["reverse"] >= 3
+    assert sum(c.raises is not None for c in deck) >= 5, "common mistakes shown with their errors"
+
+
+def test_every_topic_file_has_cards_and_ids_are_unique(deck):
+    assert len({c.id for c in deck}) == len(deck)
+    per_file = Counter(c.file for c in deck)
+    assert set(per_file) == set(topic_files([CARDS]))
+    assert min(per_file.values()) >= 5
+
+
+@pytest.mark.parametrize("topic", [
+    "Tensors and dtypes", "Variables", "Eager and graph execution", "Graphs, placeholders and sessions",
+    "Type checks and conversion", "Automatic differentiation", "tf.data", "Keras model basics",
+    "Saving models", "Post-training quantization",
+])
+def test_required_topics_are_covered(deck, topic):
+    assert sum(c.topic == topic for c in deck) >= 5, topic
+
+
+def test_every_shipped_card_is_verified_true(deck, report):
+    failed = {v.card_id: f"{v.reason}\n{v.detail}" for v in report.verdicts if v.status == "failed"}
+    assert not failed, failed
+
+
+def test_the_articles_wrong_claims_are_corrected(deck, report):
+    cards = {c.id: c for c in deck}
+    verdicts = {v.card_id: v for v in report.verdicts}
+    repr_card = cards["constant-repr"]
+    assert "shape=()" in repr_card.output and "size=()" not in repr_card.output
+    assert verdicts["constant-repr"].stdout.strip() == "tf.Tensor(4, shape=(), dtype=int32)"
+    # The article: assigning 4.0 to an int variable raises "TypeError: cannot convert 4.0 of
+    # dtype int32 to EagerTensor". The verified card states TensorFlow's real error.
+    float_to_int = cards["variable-assign-float-to-int"]
+    assert float_to_int.raises and "cannot convert 4.0 of dtype int32" not in float_to_int.raises
+    article = [c for c in deck if "article" in c.tags]
+    assert len(article) >= 8
+    assert all(verdicts[c.id].status in ("passed", "no-code") for c in article)
+
+
+def test_quantization_cards_convert_a_real_model(deck):
+    quant = [c for c in deck if c.topic == "Post-training quantization" and c.code]
+    assert any("representative_dataset" in (c.setup or "") + c.code for c in quant)
+    assert any("tf.float16" in (c.setup or "") + c.code for c in quant)
+    assert any("TFLiteConverter" in (c.setup or "") + c.code for c in quant)
