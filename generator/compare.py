@@ -5,7 +5,7 @@ import difflib
 import math
 import re
 
-NUMBER = r"[-+]?(?:(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)"
+NUMBER = r"[-+]?(?:(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)"  # "32..." is 32 + ellipsis
 _TOKENS = re.compile(r"(\.\.\.)|(" + NUMBER + ")")
 
 

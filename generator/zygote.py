@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import linecache
 import os
 import random
 import resource
@@ -82,6 +83,9 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         try:
             for source, filename in ((job.get("setup"), SETUP_FILE), (job["code"], CODE_FILE)):
                 if source:
+                    # inspect.getsource (so AutoGraph, which converts a tf.function's Python
+                    # control flow) reads the card's lines from here.
+                    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
                     exec(compile(source, filename, "exec", dont_inherit=True), namespace)
         except BaseException as e:  # the card's own exception is data, whatever it is
             result["exception"] = _describe(e)

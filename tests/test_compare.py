@@ -8,6 +8,8 @@ from generator.compare import diff, matches
     ("a\nb", "a  \nb\t\n", None),
     ("\n\na\n\n", "a", None),
     ("tf.Tensor(...)", "tf.Tensor(\n[1 2],\n shape=(2,))", None),
+    ("dtype int32...", "dtype int32 for Tensor", None),  # a digit right before the ellipsis
+    ("shape=(2,)...", "shape=(2,) dtype", 1e-3),
     ("...", "", None),
     ("a ... c", "a b c", None),
     ("[0.3333333 1.5]", "[0.33333334 1.5]", 1e-6),

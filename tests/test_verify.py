@@ -46,6 +46,7 @@ EXPECTED = {
     "exits-cleanly": "passed",
     "skipped": "skipped",
     "concept": "no-code",
+    "autograph": "passed",
 }
 
 
