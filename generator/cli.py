@@ -88,7 +88,8 @@ def _summary(report) -> str:
     if report.count("no-code"):
         parts.append(f"{report.count('no-code')} without code")
     cached = sum(v.cached for v in report.verdicts)
-    return (f"{', '.join(parts)} in {report.seconds:.1f} s "
+    seconds = f"{report.seconds:.1f}" if report.seconds >= 0.1 else f"{report.seconds:.2f}"
+    return (f"{', '.join(parts)} in {seconds} s "
             f"(TensorFlow {report.tensorflow}{f', {cached} cached' if cached else ''})")
 
 
