@@ -4,12 +4,19 @@ Fitting text to a card without laying every card out many times: a character-wid
 the fonts picks each side's font size, one WeasyPrint layout of the whole deck checks every
 side against its slot (from the layout boxes, not by guessing), and only sides found too
 long are tried at the smaller sizes, all at once, in one small probe document. The deck is
-laid out a second time only if a probe changed something.
+laid out in chunks of CHUNK_PAGES pages, separate WeasyPrint documents whose pages are written as
+one PDF; after a probe, only the chunks whose cards changed are laid out again.
+
+Speed (see docs/benchmarks-pdf.md): WeasyPrint's cost is per box, so the templates keep boxes
+few (the Pygments spans that style nothing are dropped); chunks keep the cost per page flat
+(WeasyPrint's page styling rescans state that grows with the document); the cyclic garbage
+collector is paused while the document exists.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import math
 import os
 import re
@@ -37,6 +44,10 @@ META_H = 3.0      # mm: the strip with card id and topic at the top of a side
 STATUS_H = 3.0    # mm: the "verified with" strip at the bottom of an answer side
 FOOTER_BOTTOM = 4.5  # mm from the paper edge
 MAX_PASSES = 4
+# Grid pages per WeasyPrint document. The deck is laid out in chunks whose pages are then written
+# as one PDF: a side that has to shrink costs a new layout of its chunk, not of the whole deck.
+# Even, so that every chunk starts on a right-hand page, as it does in the whole deck.
+CHUNK_PAGES = 100
 
 
 @dataclass(frozen=True)
@@ -83,17 +94,36 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
     if not cards:
         raise CardError("no cards to print")
     env = render.environment(templates_dir)
-    if layout == "sheet":
-        document, description = _sheet_document(env, cards, tf_version, paper, card_size)
-        overflowing: tuple[str, ...] = ()
-    else:
-        document, overflowing, description = _cards_document(env, cards, tf_version, layout, paper,
-                                                             card_size, flip)
     out_path = Path(out_path)
-    with atomic_path(out_path) as tmp, _fixed_font_timestamps():
-        # custom_metadata: paper and card size go into the PDF's info dictionary too
-        document.write_pdf(tmp, custom_metadata=True)
+    with _gc_paused():
+        if layout == "sheet":
+            document, description = _sheet_document(env, cards, tf_version, paper, card_size)
+            overflowing: tuple[str, ...] = ()
+        else:
+            document, overflowing, description = _cards_document(env, cards, tf_version, layout, paper,
+                                                                 card_size, flip)
+        with atomic_path(out_path) as tmp, _fixed_font_timestamps():
+            # custom_metadata: paper and card size go into the PDF's info dictionary too
+            document.write_pdf(tmp, custom_metadata=True)
     return PdfResult(out_path, overflowing, len(document.pages), layout, description)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while WeasyPrint builds and paints the document.
+
+    A laid-out deck is about a million tracked objects (styles, boxes), all alive until the
+    PDF is written, and the collector's full passes rescan all of them each time the heap
+    grows by a quarter: about a third of the run time. Nothing is leaked: the document's
+    cycles are collected as usual once the collector is back on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
@@ -140,6 +170,61 @@ def _sides(card: Card, index: int, tf_version: str) -> tuple[Side, Side]:
                 render.status_line(card, None, tf_version), source=back_md,
                 source_code=tuple(x for x in (back_code, card.output, card.raises) if x is not None))
     return front, back
+
+
+# --- lean highlighted code ----------------------------------------------------------------
+# Pygments wraps every token in a span, styled or not: `tf.constant([1, 2])` is eleven spans.
+# Each is a box WeasyPrint styles, breaks lines through and paints. Spans whose class no rule
+# styles are dropped (their text stays), neighbours of one class are merged, and the Pygments
+# stylesheet keeps only the rules of classes the deck uses. What is printed does not change.
+
+_SPAN_RE = re.compile(r'<span class="([\w-]+)">([^<]*)</span>')
+_PYGMENTS_RULE_RE = re.compile(r"^\.highlight \.([\w-]+) \{([^}]*)\}")
+_CSS_COMMENT_RE = re.compile(r"/\*.*?\*/", re.S)
+
+
+@dataclass(frozen=True)
+class _CodeStyle:
+    pygments_rules: dict[str, str]   # token class -> its declarations in the Pygments stylesheet
+    styled_elsewhere: frozenset[str]  # classes the template's own CSS mentions
+    keep_all: bool                   # the template's CSS styles spans in general: change nothing
+
+    @classmethod
+    def of(cls, pygments_css: str, template_css: str) -> "_CodeStyle":
+        rules = {}
+        for line in pygments_css.splitlines():
+            m = _PYGMENTS_RULE_RE.match(line)
+            if m:
+                rules[m.group(1)] = m.group(2)
+        css = _CSS_COMMENT_RE.sub("", template_css)
+        keep_all = bool(re.search(r"\bspan\b(?!\.linenos)|\[|\*", css))
+        return cls(rules, frozenset(re.findall(r"\.(-?[_a-zA-Z][\w-]*)", css)), keep_all)
+
+    def inert(self, cls: str, text: str) -> bool:
+        """A span of class CLS around TEXT looks the same without its span."""
+        if cls in self.styled_elsewhere:
+            return False
+        rule = self.pygments_rules.get(cls)
+        if rule is None:
+            return True
+        # whitespace shows no colour
+        return not text.strip() and all(d.split(":")[0].strip() == "color" for d in rule.split(";") if d.strip())
+
+    def lean(self, html: Markup | None) -> Markup | None:
+        if html is None or self.keep_all or "<span" not in html:
+            return html
+        out = _SPAN_RE.sub(lambda m: m.group(2) if self.inert(m.group(1), m.group(2)) else m.group(0), str(html))
+        merged = re.compile(r'<span class="([\w-]+)">([^<]*)</span><span class="\1">')
+        while True:
+            out, n = merged.subn(r'<span class="\1">\2', out)
+            if not n:
+                return Markup(out)
+
+    def used_css(self, pygments_css: str, html: Iterable[str]) -> str:
+        """The Pygments stylesheet without the rules of token classes that appear nowhere in HTML."""
+        used = {m.group(1) for h in html for m in _SPAN_RE.finditer(h)}
+        return "\n".join(line for line in pygments_css.splitlines()
+                         if not (m := _PYGMENTS_RULE_RE.match(line)) or m.group(1) in used)
 
 
 # --- the width model ------------------------------------------------------------------------
@@ -326,14 +411,17 @@ def _geometry_css(g: _Geometry, footer: str) -> str:
 
 def _marks_svg(s: Sheet) -> str:
     """Cut marks, card borders and fold line for one page, as an SVG `data:` URL: one image
-    drawn behind every grid page costs far less to lay out than a box per mark."""
+    drawn behind every grid page costs far less to lay out than a box per mark. All borders are
+    one path and all marks another (one rectangle subpath each): drawing an SVG element costs
+    WeasyPrint far more than drawing a subpath, and this image is drawn on every page."""
+    def rects(rs) -> str:
+        return " ".join(f"M{r.x} {r.y}h{r.w}v{r.h}h{-r.w}Z" for r in rs)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{s.page_w}mm" height="{s.page_h}mm" '
-             f'viewBox="0 0 {s.page_w} {s.page_h}">']
-    for r in dict.fromkeys(s.fronts + s.backs):
-        parts.append(f'<rect x="{r.x}" y="{r.y}" width="{r.w}" height="{r.h}" fill="none" '
-                     f'stroke="#c8c8c8" stroke-width="0.1"/>')
-    for m in s.marks:
-        parts.append(f'<rect x="{m.x}" y="{m.y}" width="{m.w}" height="{m.h}" fill="#000"/>')
+             f'viewBox="0 0 {s.page_w} {s.page_h}">',
+             f'<path d="{rects(dict.fromkeys(s.fronts + s.backs))}" fill="none" stroke="#c8c8c8" '
+             f'stroke-width="0.1"/>']
+    if s.marks:
+        parts.append(f'<path d="{rects(s.marks)}" fill="#000"/>')
     if s.fold is not None:
         f = s.fold
         x1, y1, x2, y2 = ((f.x + f.w / 2, 0, f.x + f.w / 2, s.page_h) if f.h > f.w
@@ -404,6 +492,10 @@ def _measure(document) -> dict[str, tuple[float, float]]:
     return found
 
 
+def _style_text(html: str) -> str:
+    return "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", html, re.S))
+
+
 def _fits(measured: tuple[float, float]) -> bool:
     used, room = measured
     return used <= room + 0.5
@@ -411,7 +503,8 @@ def _fits(measured: tuple[float, float]) -> bool:
 
 def _cards_document(env, cards: Sequence[Card], tf_version: str, layout: str, paper: str, card_size: str,
                     flip: str):
-    from weasyprint import HTML
+    from weasyprint import HTML, Document
+    from weasyprint.text.fonts import FontConfiguration
     g = _geometry(layout, paper, card_size, flip)
     template = env.get_template("pdf/cards.html")
     description = (f"tfcards {layout}: {g.sheet.describe()}"
@@ -430,45 +523,78 @@ def _cards_document(env, cards: Sequence[Card], tf_version: str, layout: str, pa
                             ("flip", flip if layout == "duplex" else "none"),
                             ("tensorflow", tf_version)],
         "geometry_css": Markup(_geometry_css(g, footer)),
-        "pygments_css": Markup(render.pygments_css()),
+        "pygments_css": Markup(""),
         "footer": footer,
         "has_fold": g.sheet.fold is not None,
     }
-    pairs = [_sides(card, i, tf_version) for i, card in enumerate(cards)]
+    pygments_css = render.pygments_css()
+    code_style = _CodeStyle.of(pygments_css, _style_text(template.render(doc=doc, pages=[], large=[])))
+    pairs = [tuple(replace(s, text=code_style.lean(s.text), code=code_style.lean(s.code))
+                   for s in _sides(card, i, tf_version)) for i, card in enumerate(cards)]
+    doc["pygments_css"] = Markup(code_style.used_css(
+        pygments_css, (str(h) for pair in pairs for s in pair for h in (s.text, s.code) if h)))
     pairs = [(replace(f, step=_first_step(f, g)), replace(b, step=_first_step(b, g))) for f, b in pairs]
     oversize: set[int] = set()
     last = len(g.steps) - 1
 
-    def layout_all():
+    fonts, images = FontConfiguration(), {}   # shared by every chunk: fonts load and images parse once
+    rendered: dict[str, tuple[Document, dict[str, tuple[float, float]]]] = {}  # chunk HTML -> layout
+
+    def layout_all() -> list[tuple[str, Document, dict[str, tuple[float, float]]]]:
         grid = [p for i, p in enumerate(pairs) if i not in oversize]
         large = [{"front": replace(f, key="", step=0), "back": replace(b, key="", step=0),
                   "note": f"Card {f.card_id} is too long for a {card_size} card even at {g.steps[-1]}pt, "
                           f"so it is printed whole on its own page; its other side is on the next page."}
                  for i, (f, b) in enumerate(pairs) if i in oversize]
-        html = template.render(doc=doc, pages=_pages(g, grid), large=large)
-        return HTML(string=html, base_url=str(Path.cwd())).render()
+        pages = _pages(g, grid)
+        starts = range(0, max(len(pages), 1), CHUNK_PAGES)
+        chunks = []
+        for start in starts:
+            chunk_doc = doc
+            if start:  # the page counter (footer of full-page cards) counts from the deck's first page
+                chunk_doc = dict(doc, geometry_css=Markup(f"{doc['geometry_css']}\n"
+                                                          f"@page :first {{ counter-reset: page {start + 1}; }}"))
+            # the full-page cards go last, after an even number of pages: right-hand pages stay right
+            html = template.render(doc=chunk_doc, pages=pages[start:start + CHUNK_PAGES],
+                                   large=large if start == starts[-1] else [])
+            if html not in rendered:  # a chunk whose cards did not change is not laid out again
+                document = HTML(string=html, base_url=str(Path.cwd())).render(font_config=fonts, cache=images)
+                rendered[html] = (document, _measure(document))
+            chunks.append((html, *rendered[html]))
+        return chunks
+
+    # Sides the width model puts at the smallest font may not fit at all. Measure those first, in
+    # the probe document: a card that leaves the grid after the deck is laid out would move every
+    # later card, and every later chunk would be laid out again.
+    doubtful = [f"{i}{w}" for i, pair in enumerate(pairs) for w, side in zip("fb", pair) if side.step == last]
+    if doubtful:
+        _probe(env, template, doc, g, pairs, doubtful, oversize, last, first=0)
 
     for _ in range(MAX_PASSES):
-        document = layout_all()
-        bad = sorted(k for k, m in _measure(document).items() if not _fits(m))
+        chunks = layout_all()
+        rendered = {html: (document, measured) for html, document, measured in chunks}  # drop stale layouts
+        bad = sorted(k for _, _, measured in chunks for k, m in measured.items() if not _fits(m))
         if not bad:
             break
         _probe(env, template, doc, g, pairs, bad, oversize, last)
     else:  # pragma: no cover - the probe measures exactly what the deck then holds
         raise RuntimeError(f"card sides still overflow after {MAX_PASSES} layouts: {', '.join(bad)}")
+    document = chunks[0][1].copy([page for _, chunk, _ in chunks for page in chunk.pages])
     overflowing = tuple(cards[i].id for i in sorted(oversize))
     return document, overflowing, description
 
 
 def _probe(env, template, doc, g: _Geometry, pairs: list[tuple[Side, Side]], bad: list[str],
-           oversize: set[int], last: int) -> None:
-    """Lay out each too-long side at every smaller font step at once; keep the largest that fits."""
+           oversize: set[int], last: int, first: int = 1) -> None:
+    """Lay out each too-long side at every smaller font step at once; keep the largest that fits.
+
+    FIRST=0 tries the side's current step too: for sides not laid out yet."""
     from weasyprint import HTML
     trials: list[tuple[Side, Side]] = []
     for key in bad:
         i, which = int(key[:-1]), key[-1]
         side = pairs[i][0 if which == "f" else 1]
-        for step in range(side.step + 1, last + 1):
+        for step in range(side.step + first, last + 1):
             trial = replace(side, step=step, key=f"{key}@{step}")
             trials.append((trial, trial))
     fits: dict[str, tuple[float, float]] = {}
@@ -478,7 +604,8 @@ def _probe(env, template, doc, g: _Geometry, pairs: list[tuple[Side, Side]], bad
     for key in bad:
         i, which = int(key[:-1]), key[-1]
         side = pairs[i][0 if which == "f" else 1]
-        good = [s for s in range(side.step + 1, last + 1) if f"{key}@{s}" in fits and _fits(fits[f"{key}@{s}"])]
+        good = [s for s in range(side.step + first, last + 1)
+                if f"{key}@{s}" in fits and _fits(fits[f"{key}@{s}"])]
         if not good:
             oversize.add(i)
             continue

@@ -286,3 +286,34 @@ def test_bad_options_are_refused(deck, tmp_path):
         pdf.write_pdf(deck, tmp_path / "x.pdf", tf_version=TF, paper="a3")
     with pytest.raises(ValueError, match="unknown layout"):
         pdf.write_pdf(deck, tmp_path / "x.pdf", tf_version=TF, layout="poster")
+
+
+@pytest.mark.parametrize("layout", ["duplex", "foldover"])
+def test_deck_laid_out_in_chunks_prints_as_one_document(deck, tmp_path, monkeypatch, layout):
+    """Chunks of pages are laid out separately: the PDF must read as if laid out in one go, with
+    the full-page cards on right-hand pages and their footers counting from the first page."""
+    cards = deck + load_cards([DATA / "long.yaml"])
+    whole = pdf.write_pdf(cards, tmp_path / "whole.pdf", tf_version=TF, layout=layout)
+    monkeypatch.setattr(pdf, "CHUNK_PAGES", 2)
+    chunked = pdf.write_pdf(cards, tmp_path / "chunked.pdf", tf_version=TF, layout=layout)
+    assert chunked.overflowing == whole.overflowing == ("l-huge",)
+    assert chunked.pages == whole.pages
+    texts = pages_text(chunked.path)
+    assert texts == pages_text(whole.path)
+    huge = next(n for n, text in enumerate(texts) if "What does this long program print?" in text)
+    if layout == "duplex":
+        assert huge % 2 == 0, "a full-page card's front is on a right-hand page"
+    assert f"page {huge + 1}" in texts[huge]
+
+
+def test_highlighting_a_template_styles_is_kept(deck, tmp_path):
+    """Code spans no stylesheet rule styles are dropped; a template that styles one keeps it."""
+    templates = tmp_path / "templates"
+    shutil.copytree(default_templates_dir() / "pdf", templates / "pdf")
+    css = templates / "pdf" / "cards.css"
+    css.write_text(css.read_text() + "\n.highlight .n { color: #ff0000; }\n")
+    coded = [c for c in deck if c.code][:1]
+    result = pdf.write_pdf(coded, tmp_path / "x.pdf", tf_version=TF, templates_dir=templates)
+    with pdfplumber.open(result.path) as doc:
+        colours = {tuple(ch["non_stroking_color"] or ()) for page in doc.pages for ch in page.chars}
+    assert (1, 0, 0) in colours
