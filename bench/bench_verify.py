@@ -22,7 +22,7 @@ from pathlib import Path
 
 PY = sys.executable
 TFCARDS = [str(Path(PY).parent / "tfcards")]
-HEAVY = "x = tf.constant(0.5)\nfor _ in range(600):\n    x = tf.math.sin(x) + 0.5\nprint(round(float(x), 3))"
+HEAVY = "x = tf.constant(0.5)\nfor _ in range(4000):\n    x = tf.math.sin(x) + 0.5\nprint(round(float(x), 3))"
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CI="1")
 
 
@@ -35,16 +35,19 @@ def snippets(kind: str, n: int) -> list[str]:
 def outputs(kind: str, codes: list[str], work: Path) -> list[str]:
     """The true outputs, computed once in one interpreter (they are the cards' expectations)."""
     script = work / "outputs.py"
-    script.write_text("import io, contextlib, json, sys\nimport tensorflow as tf\nres = []\n"
+    script.write_text("import io, contextlib, json, sys, time\nimport tensorflow as tf\nres = []\n"
+                      "start = time.perf_counter()\n"
                       f"for code in {codes!r}:\n"
                       "    buf = io.StringIO()\n"
                       "    with contextlib.redirect_stdout(buf):\n"
                       "        exec(code, {'tf': tf})\n"
                       "    res.append(buf.getvalue())\n"
+                      "print(f'{(time.perf_counter() - start) / len(res) * 1000:.0f}', file=sys.stderr)\n"
                       "json.dump(res, sys.stdout)\n")
     import json
-    return json.loads(subprocess.run([PY, str(script)], capture_output=True, text=True, env=ENV,
-                                     check=True).stdout)
+    proc = subprocess.run([PY, str(script)], capture_output=True, text=True, env=ENV, check=True)
+    print(f"{kind}: {proc.stderr.strip().splitlines()[-1]} ms of work per card in one warm interpreter", flush=True)
+    return json.loads(proc.stdout)
 
 
 def write_deck(kind: str, n: int, work: Path) -> tuple[Path, Path]:
