@@ -64,7 +64,7 @@ def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: 
         options = dict(pdf_options or {})
         layout = options.get("layout", "duplex")
         result = write_pdf(cards, out_dir / f"{stem}-{layout}.pdf", tf_version=report.tensorflow,
-                           templates_dir=templates_dir, **options)
+                           templates_dir=templates_dir, jobs=jobs, **options)
         written.append(result.path)
         overflowing = tuple(result.overflowing)
     return BuildResult(report, tuple(written), overflowing)

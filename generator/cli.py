@@ -35,7 +35,8 @@ def running(f):
                      help="Where verdicts of unchanged cards are remembered.")(f)
     f = click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")(f)
     return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-                        help="Cards run in parallel [default: the machine's cores].")(f)
+                        help="Processes that run cards (and lay out PDF pages) in parallel "
+                             "[default: the machine's cores].")(f)
 
 
 def _select(paths, topics, tags) -> list[Card]:

@@ -4,25 +4,29 @@ Fitting text to a card without laying every card out many times: a character-wid
 the fonts picks each side's font size, one WeasyPrint layout of the whole deck checks every
 side against its slot (from the layout boxes, not by guessing), and only sides found too
 long are tried at the smaller sizes, all at once, in one small probe document. The deck is
-laid out in chunks of CHUNK_PAGES pages, separate WeasyPrint documents whose pages are written as
-one PDF; after a probe, only the chunks whose cards changed are laid out again.
+laid out in chunks of at most CHUNK_PAGES pages, separate WeasyPrint documents whose pages are
+written as one PDF; after a probe, only the chunks whose cards changed are laid out again. The
+chunks are laid out in parallel worker processes (`jobs`), each writing its own PDF; the parts
+are merged with pypdf.
 
-Speed (see docs/benchmarks-pdf.md): WeasyPrint's cost is per box, so the templates keep boxes
+Speed (see docs/benchmarks.md): WeasyPrint's cost is per box, so the templates keep boxes
 few (the Pygments spans that style nothing are dropped); chunks keep the cost per page flat
-(WeasyPrint's page styling rescans state that grows with the document); the cyclic garbage
-collector is paused while the document exists.
+(WeasyPrint's page styling rescans state that grows with the document) and let the cores share
+the work; the cyclic garbage collector is paused while the document exists.
 """
 from __future__ import annotations
 
 import base64
 import contextlib
 import gc
+import io
 import math
+import multiprocessing
 import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from markupsafe import Markup
 
@@ -81,11 +85,12 @@ class Side:
 
 def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templates_dir: Path | None = None,
               layout: str = "duplex", paper: str = "a4", card_size: str = DEFAULT_CARD_SIZE,
-              flip: str = "long") -> PdfResult:
+              flip: str = "long", jobs: int | None = None) -> PdfResult:
     """Write CARDS (already verified and filtered) as a PDF at OUT_PATH, atomically.
 
     Cards too long for their slot even at the smallest font are printed whole as full-page
-    cards after the grid pages; their ids are in the result's `overflowing`.
+    cards after the grid pages; their ids are in the result's `overflowing`. The cut-out
+    layouts are laid out by JOBS processes (default: one per CPU; 1 = in this process).
     """
     for name, value, allowed in (("layout", layout, LAYOUTS), ("paper", paper, PAPERS),
                                  ("card size", card_size, tuple(CARD_SIZES)), ("flip", flip, FLIPS)):
@@ -99,13 +104,15 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
         if layout == "sheet":
             document, description = _sheet_document(env, cards, tf_version, paper, card_size)
             overflowing: tuple[str, ...] = ()
+            with _fixed_font_timestamps():
+                # custom_metadata: paper and card size go into the PDF's info dictionary too
+                data, pages = document.write_pdf(custom_metadata=True), len(document.pages)
         else:
-            document, overflowing, description = _cards_document(env, cards, tf_version, layout, paper,
-                                                                 card_size, flip)
-        with atomic_path(out_path) as tmp, _fixed_font_timestamps():
-            # custom_metadata: paper and card size go into the PDF's info dictionary too
-            document.write_pdf(tmp, custom_metadata=True)
-    return PdfResult(out_path, overflowing, len(document.pages), layout, description)
+            data, pages, overflowing, description = _cards_pdf(env, cards, tf_version, layout, paper,
+                                                               card_size, flip, jobs or os.cpu_count() or 1)
+        with atomic_path(out_path) as tmp:
+            tmp.write_bytes(data)
+    return PdfResult(out_path, overflowing, pages, layout, description)
 
 
 @contextlib.contextmanager
@@ -501,10 +508,9 @@ def _fits(measured: tuple[float, float]) -> bool:
     return used <= room + 0.5
 
 
-def _cards_document(env, cards: Sequence[Card], tf_version: str, layout: str, paper: str, card_size: str,
-                    flip: str):
-    from weasyprint import HTML, Document
-    from weasyprint.text.fonts import FontConfiguration
+def _cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: str, card_size: str,
+               flip: str, jobs: int) -> tuple[bytes, int, tuple[str, ...], str]:
+    """The cut-out cards' PDF: (bytes, pages, ids of the full-page cards, description)."""
     g = _geometry(layout, paper, card_size, flip)
     template = env.get_template("pdf/cards.html")
     description = (f"tfcards {layout}: {g.sheet.describe()}"
@@ -537,31 +543,32 @@ def _cards_document(env, cards: Sequence[Card], tf_version: str, layout: str, pa
     oversize: set[int] = set()
     last = len(g.steps) - 1
 
-    fonts, images = FontConfiguration(), {}   # shared by every chunk: fonts load and images parse once
-    rendered: dict[str, tuple[Document, dict[str, tuple[float, float]]]] = {}  # chunk HTML -> layout
+    rendered: dict[str, _Chunk] = {}  # chunk HTML -> its layout
+    chunk_pages = 0
 
-    def layout_all() -> list[tuple[str, Document, dict[str, tuple[float, float]]]]:
+    def layout_all(lay_out) -> list[tuple[str, _Chunk]]:
+        nonlocal chunk_pages
         grid = [p for i, p in enumerate(pairs) if i not in oversize]
         large = [{"front": replace(f, key="", step=0), "back": replace(b, key="", step=0),
                   "note": f"Card {f.card_id} is too long for a {card_size} card even at {g.steps[-1]}pt, "
                           f"so it is printed whole on its own page; its other side is on the next page."}
                  for i, (f, b) in enumerate(pairs) if i in oversize]
         pages = _pages(g, grid)
-        starts = range(0, max(len(pages), 1), CHUNK_PAGES)
-        chunks = []
+        # fixed at the first layout: chunks whose cards did not change keep their HTML
+        chunk_pages = chunk_pages or _chunk_pages(len(pages))
+        starts = range(0, max(len(pages), 1), chunk_pages)
+        htmls = []
         for start in starts:
             chunk_doc = doc
             if start:  # the page counter (footer of full-page cards) counts from the deck's first page
                 chunk_doc = dict(doc, geometry_css=Markup(f"{doc['geometry_css']}\n"
                                                           f"@page :first {{ counter-reset: page {start + 1}; }}"))
             # the full-page cards go last, after an even number of pages: right-hand pages stay right
-            html = template.render(doc=chunk_doc, pages=pages[start:start + CHUNK_PAGES],
-                                   large=large if start == starts[-1] else [])
-            if html not in rendered:  # a chunk whose cards did not change is not laid out again
-                document = HTML(string=html, base_url=str(Path.cwd())).render(font_config=fonts, cache=images)
-                rendered[html] = (document, _measure(document))
-            chunks.append((html, *rendered[html]))
-        return chunks
+            htmls.append(template.render(doc=chunk_doc, pages=pages[start:start + chunk_pages],
+                                         large=large if start == starts[-1] else []))
+        new = list(dict.fromkeys(h for h in htmls if h not in rendered))  # the others are laid out already
+        rendered.update(zip(new, lay_out(new)))
+        return [(html, rendered[html]) for html in htmls]
 
     # Sides the width model puts at the smallest font may not fit at all. Measure those first, in
     # the probe document: a card that leaves the grid after the deck is laid out would move every
@@ -570,18 +577,100 @@ def _cards_document(env, cards: Sequence[Card], tf_version: str, layout: str, pa
     if doubtful:
         _probe(env, template, doc, g, pairs, doubtful, oversize, last, first=0)
 
-    for _ in range(MAX_PASSES):
-        chunks = layout_all()
-        rendered = {html: (document, measured) for html, document, measured in chunks}  # drop stale layouts
-        bad = sorted(k for _, _, measured in chunks for k, m in measured.items() if not _fits(m))
-        if not bad:
-            break
-        _probe(env, template, doc, g, pairs, bad, oversize, last)
-    else:  # pragma: no cover - the probe measures exactly what the deck then holds
-        raise RuntimeError(f"card sides still overflow after {MAX_PASSES} layouts: {', '.join(bad)}")
-    document = chunks[0][1].copy([page for _, chunk, _ in chunks for page in chunk.pages])
+    with _chunk_layouts(jobs) as lay_out:
+        for _ in range(MAX_PASSES):
+            chunks = layout_all(lay_out)
+            rendered = dict(chunks)  # drop stale layouts
+            bad = sorted(k for _, chunk in chunks for k, m in chunk.measured.items() if not _fits(m))
+            if not bad:
+                break
+            _probe(env, template, doc, g, pairs, bad, oversize, last)
+        else:  # pragma: no cover - the probe measures exactly what the deck then holds
+            raise RuntimeError(f"card sides still overflow after {MAX_PASSES} layouts: {', '.join(bad)}")
     overflowing = tuple(cards[i].id for i in sorted(oversize))
-    return document, overflowing, description
+    parts = [chunk for _, chunk in chunks]
+    return _write(parts), sum(chunk.pages for chunk in parts), overflowing, description
+
+
+def _chunk_pages(pages: int) -> int:
+    """Pages per chunk: at most CHUNK_PAGES, in an even number of chunks of about the same size,
+    so that two processes finish together; the same for any number of jobs, so that the same
+    deck always gives the same bytes. Even, so that every chunk starts on a right-hand page."""
+    n = -(-max(pages, 1) // CHUNK_PAGES)
+    size = -(-max(pages, 1) // (n + n % 2))
+    return max(2, size + size % 2)
+
+
+# --- chunks laid out in worker processes ----------------------------------------------------
+# WeasyPrint's laid-out pages cannot be pickled, so a chunk laid out in a worker process comes back
+# as what the parent needs of it: its sides' measurements and its pages written as a PDF of their
+# own. The parts are merged in order with pypdf. With one job the chunks are laid out in this
+# process, and written and merged the same way, so the bytes do not depend on the number of jobs.
+
+class _Chunk(NamedTuple):
+    pages: int
+    measured: dict[str, tuple[float, float]]  # side key -> (content height, room), see _measure
+    pdf: bytes                                # its pages as a PDF of their own
+
+
+_shared: tuple = ()  # (FontConfiguration, image cache) for the chunks laid out in this process
+
+
+@contextlib.contextmanager
+def _chunk_layouts(jobs: int) -> Iterator[Callable[[list[str]], list[_Chunk]]]:
+    """A function laying out chunk HTMLs, results in order: in JOBS worker processes, or with 1
+    in this process. Workers are forked, so they start with WeasyPrint imported and the fonts
+    configured, and one per chunk (maxtasksperchild=1): exiting frees a chunk's million boxes at
+    no cost, where a garbage collection (paused, see _gc_paused) took 0.2-0.6 s per chunk."""
+    global _shared
+    from weasyprint.text.fonts import FontConfiguration
+    _shared = (FontConfiguration(), {})  # fonts load and images parse once per process
+    try:
+        if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+            yield lambda htmls: [_lay_out_chunk(html) for html in htmls]
+        else:
+            with multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=1) as pool:
+                yield lambda htmls: _gather(pool.map_async(_lay_out_chunk, htmls, chunksize=1), len(htmls))
+    finally:
+        _shared = ()
+
+
+def _gather(result, chunks: int) -> list[_Chunk]:
+    """The pool's results. A worker killed outright (out of memory) loses its task and the pool
+    would wait forever: a chunk takes about a second, so minutes mean it is gone."""
+    try:
+        return result.get(timeout=120 + 60 * chunks)
+    except multiprocessing.TimeoutError:
+        raise RuntimeError("a PDF layout worker died (out of memory?); try --jobs 1") from None
+
+
+def _lay_out_chunk(html: str) -> _Chunk:
+    from weasyprint import HTML
+    fonts, images = _shared
+    document = HTML(string=html, base_url=str(Path.cwd())).render(font_config=fonts, cache=images)
+    with _fixed_font_timestamps():
+        # custom_metadata: paper and card size go into the PDF's info dictionary too
+        return _Chunk(len(document.pages), _measure(document), pdf=document.write_pdf(custom_metadata=True))
+
+
+def _write(chunks: list[_Chunk]) -> bytes:
+    """The chunks' pages as one PDF, in order.
+
+    Merged with pypdf, the first chunk's PDF brings the document's catalog (language) and info
+    dictionary (title, description, the custom metadata); pypdf adds no /ID and no dates of its
+    own, so the same chunks always give the same bytes. Each chunk keeps its own font subsets:
+    the file is about 15 % larger than one document's (docs/pdf.md)."""
+    if len(chunks) == 1:
+        return chunks[0].pdf
+    import pypdf
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(chunks[0].pdf))
+    for chunk in chunks[1:]:
+        for page in pypdf.PdfReader(io.BytesIO(chunk.pdf)).pages:
+            writer.add_page(page)
+    writer.compress_identical_objects()  # objects every chunk repeats: about -10 % in size
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _probe(env, template, doc, g: _Geometry, pairs: list[tuple[Side, Side]], bad: list[str],

@@ -288,14 +288,16 @@ def test_bad_options_are_refused(deck, tmp_path):
         pdf.write_pdf(deck, tmp_path / "x.pdf", tf_version=TF, layout="poster")
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 @pytest.mark.parametrize("layout", ["duplex", "foldover"])
-def test_deck_laid_out_in_chunks_prints_as_one_document(deck, tmp_path, monkeypatch, layout):
-    """Chunks of pages are laid out separately: the PDF must read as if laid out in one go, with
-    the full-page cards on right-hand pages and their footers counting from the first page."""
+def test_deck_laid_out_in_chunks_prints_as_one_document(deck, tmp_path, monkeypatch, layout, jobs):
+    """Chunks of pages are laid out separately, in this process or in worker processes whose PDFs
+    are merged: the PDF must read as if laid out in one go, with the full-page cards on
+    right-hand pages and their footers counting from the first page."""
     cards = deck + load_cards([DATA / "long.yaml"])
-    whole = pdf.write_pdf(cards, tmp_path / "whole.pdf", tf_version=TF, layout=layout)
+    whole = pdf.write_pdf(cards, tmp_path / "whole.pdf", tf_version=TF, layout=layout, jobs=1)
     monkeypatch.setattr(pdf, "CHUNK_PAGES", 2)
-    chunked = pdf.write_pdf(cards, tmp_path / "chunked.pdf", tf_version=TF, layout=layout)
+    chunked = pdf.write_pdf(cards, tmp_path / "chunked.pdf", tf_version=TF, layout=layout, jobs=jobs)
     assert chunked.overflowing == whole.overflowing == ("l-huge",)
     assert chunked.pages == whole.pages
     texts = pages_text(chunked.path)
@@ -304,6 +306,25 @@ def test_deck_laid_out_in_chunks_prints_as_one_document(deck, tmp_path, monkeypa
     if layout == "duplex":
         assert huge % 2 == 0, "a full-page card's front is on a right-hand page"
     assert f"page {huge + 1}" in texts[huge]
+
+
+def test_chunks_from_worker_processes_merge_reproducibly(deck, tmp_path, monkeypatch):
+    """The PDF merged from the chunks keeps the document's metadata and language, and builds
+    give the same bytes with any number of jobs (no random /ID, no dates)."""
+    monkeypatch.setattr(pdf, "CHUNK_PAGES", 2)
+    one = pdf.write_pdf(deck, tmp_path / "one.pdf", tf_version=TF, paper="letter", flip="short", jobs=1)
+    a, b = (pdf.write_pdf(deck, tmp_path / f"{n}.pdf", tf_version=TF, paper="letter", flip="short", jobs=2)
+            for n in "ab")
+    assert a.path.read_bytes() == b.path.read_bytes() == one.path.read_bytes()  # whatever the jobs
+    assert b"CreationDate" not in a.path.read_bytes() and b"ModDate" not in a.path.read_bytes()
+    merged, single = pypdf.PdfReader(a.path), pypdf.PdfReader(one.path)
+    assert len(merged.pages) == a.pages == one.pages > 2  # more than one chunk was merged
+    assert merged.metadata == single.metadata
+    assert merged.metadata["/paper"] == "US Letter landscape 279.4 x 215.9 mm" and merged.metadata["/flip"] == "short"
+    assert merged.metadata["/cardsize"] == "3x5: 127 x 76.2 mm" and merged.metadata["/tensorflow"] == TF
+    assert merged.trailer["/Root"]["/Lang"] == single.trailer["/Root"]["/Lang"]
+    assert "/ID" not in merged.trailer
+    assert pages_text(a.path) == pages_text(one.path)
 
 
 def test_highlighting_a_template_styles_is_kept(deck, tmp_path):
