@@ -72,3 +72,16 @@ def test_quantization_cards_convert_a_real_model(deck):
     assert any("representative_dataset" in (c.setup or "") + c.code for c in quant)
     assert any("tf.float16" in (c.setup or "") + c.code for c in quant)
     assert any("TFLiteConverter" in (c.setup or "") + c.code for c in quant)
+
+
+def test_committed_anki_stamps_are_current(deck, report, tmp_path):
+    """cards/anki-stamps.json must match the cards, or a fresh clone's build rewrites it and
+    users' re-imports depend on who built the deck: rebuild (`tfcards build`) and commit it."""
+    from shutil import copyfile
+
+    from generator.anki import write_apkg
+
+    stamps = tmp_path / "anki-stamps.json"
+    copyfile(CARDS / "anki-stamps.json", stamps)
+    write_apkg(deck, tmp_path / "deck.apkg", tf_version=report.tensorflow, stamps_path=stamps)
+    assert stamps.read_text() == (CARDS / "anki-stamps.json").read_text()
