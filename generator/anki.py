@@ -16,8 +16,8 @@ What makes re-import safe, and why each piece is here:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-import re
 import sqlite3
 import tempfile
 import time
@@ -32,7 +32,7 @@ from markupsafe import Markup
 
 from . import render
 from .atomic import atomic_path, write_text
-from .cards import Card, slugify
+from .cards import Card
 
 FIELDS = ("Id", "Topic", "Front", "Back", "Code", "Output", "Status")
 CLOZE_FIELDS = ("Id", "Topic", "Text", "Extra", "Code", "Output", "Status")
@@ -106,27 +106,17 @@ def media_name(path: Path) -> str:
 
 def render_fields(card: Card, env, tf_version: str) -> tuple[list[str], dict[str, Path]]:
     """The note's field values, rendered through the user's Jinja templates, and its media."""
-    media: dict[str, Path] = {}
-
-    def image_src(target: str) -> str:
-        if re.match(r"[a-z][a-z0-9+.-]*:", target):
-            return target
-        path = (card.file.parent / target).resolve()
-        name = media_name(path)
-        media[name] = path
-        return name
-
     context = dict(
         card=card,
         code=Markup(render.highlight_code(card.code)) if card.code is not None else None,
         status=render.status_line(card, None, tf_version),
-        image_src=image_src,
+        image_src=lambda target: media_name(render.image_path(card, target)),
     )
     front = env.get_template("anki/front.html").render(context).strip()
     back = env.get_template("anki/back.html").render(context).strip()
     output = card.output if card.output is not None else (card.raises or "")
     return ([card.id, card.topic, front, back, _plain(card.code or ""), _plain(output),
-             context["status"]], media)
+             context["status"]], {media_name(path): path for path in card.images})
 
 
 def _plain(text: str) -> str:
@@ -177,7 +167,6 @@ def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templa
                stamps_path: Path | None = None) -> Path:
     """Render CARDS into OUT_PATH (atomically) and update the stamps file if content changed."""
     env = render.environment(templates_dir)
-    env.globals["pygments_css"] = render.pygments_css
     css = env.get_template("anki/style.css").render().strip() + "\n"
     stamps = Stamps(stamps_path)
     models = {kind: _Model(nt, css, stamps.stamp(f"notetype:{nt.name}", _hash(nt.id, nt.fields, nt.templates, css)))
@@ -206,8 +195,6 @@ def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templa
 
 def _write_package(package: genanki.Package, media: list[tuple[str, Path]], timestamp: int, out: Path) -> None:
     """genanki's Package.write_to_file with fixed zip times, so equal input gives equal bytes."""
-    import itertools
-
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "collection.anki2"
         conn = sqlite3.connect(db_path)

@@ -151,11 +151,7 @@ def _fixed_font_timestamps() -> Iterator[None]:
 # --- card content ---------------------------------------------------------------------------
 
 def _image_src(card: Card):
-    def src(target: str) -> str:
-        if re.match(r"[a-z][a-z0-9+.-]*:", target):
-            return target
-        return (card.file.parent / target).resolve().as_uri()
-    return src
+    return lambda target: render.image_path(card, target).as_uri()
 
 
 def _sides(card: Card, index: int, tf_version: str) -> tuple[Side, Side]:
@@ -188,6 +184,7 @@ def _sides(card: Card, index: int, tf_version: str) -> tuple[Side, Side]:
 _SPAN_RE = re.compile(r'<span class="([\w-]+)">([^<]*)</span>')
 _PYGMENTS_RULE_RE = re.compile(r"^\.highlight \.([\w-]+) \{([^}]*)\}")
 _CSS_COMMENT_RE = re.compile(r"/\*.*?\*/", re.S)
+_SAME_SPANS_RE = re.compile(r'<span class="([\w-]+)">([^<]*)</span><span class="\1">')
 
 
 @dataclass(frozen=True)
@@ -221,9 +218,8 @@ class _CodeStyle:
         if html is None or self.keep_all or "<span" not in html:
             return html
         out = _SPAN_RE.sub(lambda m: m.group(2) if self.inert(m.group(1), m.group(2)) else m.group(0), str(html))
-        merged = re.compile(r'<span class="([\w-]+)">([^<]*)</span><span class="\1">')
         while True:
-            out, n = merged.subn(r'<span class="\1">\2', out)
+            out, n = _SAME_SPANS_RE.subn(r'<span class="\1">\2', out)
             if not n:
                 return Markup(out)
 

@@ -100,7 +100,14 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["markdown"] = _markdown_filter
     env.filters["highlight"] = lambda s, lang="python": Markup(highlight_code(s, lang))
     env.filters["cloze"] = cloze
+    env.globals["pygments_css"] = pygments_css
     return env
+
+
+def image_path(card: Card, target: str) -> Path:
+    """The file a card's Markdown image link names: relative to its topic file. The loader has
+    already refused URLs and missing files, so every renderer can take this as given."""
+    return (card.file.parent / target).resolve()
 
 
 def _markdown_filter(text: str, image_src: Callable[[str], str] | None = None) -> str:
