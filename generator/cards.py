@@ -44,6 +44,9 @@ class Card:
     setup_line: int = 0
     images: tuple[Path, ...] = field(default=(), compare=False)
     description: str | None = None
+    whitespace: str = "normalize"
+    tensorflow: str | None = None  # a PEP 440 specifier: the versions the card holds for
+    allow: tuple[tuple[str, str], ...] = ()  # (strict rule, why it does not apply), in source order
 
     @property
     def topic_slug(self) -> str:
@@ -53,6 +56,10 @@ class Card:
     def deck_path(self) -> str:
         """The Anki deck name: `TensorFlow::Tensors`."""
         return f"{self.deck}::{self.topic}"
+
+    @property
+    def allowed(self) -> dict[str, str]:
+        return dict(self.allow)
 
     @property
     def runs(self) -> bool:

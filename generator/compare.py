@@ -1,16 +1,26 @@
-"""The format's output rules: whitespace-tolerant text, `...` ellipsis, numeric tolerance."""
+"""The format's output rules: layout-blind text, `...` ellipsis, opt-in relative tolerance.
+
+Why not TensorFlow's own doctest checker: it is loose where a flashcard makes its claim. It
+drops a tensor repr's `shape=`/`dtype=` header, ignores text next to floats and applies an
+absolute 1e-3 everywhere. Here only layout is forgiven (whitespace, NumPy's padding); every
+other character is compared, and numbers are compared as numbers only when the card asks.
+"""
 from __future__ import annotations
 
 import difflib
 import math
 import re
 
-NUMBER = r"[-+]?(?:(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)"  # "32..." is 32 + ellipsis
+WHITESPACE_MODES = ("normalize", "exact")
+# "32..." is 32 followed by an ellipsis; "int32" and "x1" hold no number (a letter before it).
+NUMBER = (r"(?<![\w.])[-+]?(?:(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)(?![\w])")
 _TOKENS = re.compile(r"(\.\.\.)|(" + NUMBER + ")")
+_INTEGER = re.compile(r"[-+]?\d+\Z")
+_PUNCT_SPACE = re.compile(r"\s*([\[\](){},=])\s*")
 
 
 def normalize(text: str) -> str:
-    """Drop trailing whitespace on each line and leading/trailing blank lines."""
+    """Drop trailing whitespace on each line and leading/trailing blank lines (the `exact` rule)."""
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[0]:
         lines.pop(0)
@@ -19,9 +29,23 @@ def normalize(text: str) -> str:
     return "\n".join(lines)
 
 
-def matches(expected: str, actual: str, tolerance: float | None = None) -> bool:
+def canonical(text: str, whitespace: str = "normalize") -> str:
+    """TEXT with the layout the WHITESPACE rule ignores taken out.
+
+    `normalize`: any run of whitespace is one space, and none is kept next to brackets,
+    commas and `=`, so NumPy's padding, hand-wrapped lines and blank lines between slices
+    compare equal.
+    """
+    text = normalize(text)
+    if whitespace == "exact":
+        return text
+    return re.sub(r"\s+", " ", _PUNCT_SPACE.sub(r"\1", text)).strip()
+
+
+def matches(expected: str, actual: str, tolerance: float | None = None,
+            whitespace: str = "normalize") -> bool:
     """Whether ACTUAL satisfies EXPECTED under the format's comparison rules."""
-    expected, actual = normalize(expected), normalize(actual)
+    expected, actual = canonical(expected, whitespace), canonical(actual, whitespace)
     if tolerance is None and "..." not in expected:
         return expected == actual
     parts, numbers = [], []
@@ -29,31 +53,49 @@ def matches(expected: str, actual: str, tolerance: float | None = None) -> bool:
     for m in _TOKENS.finditer(expected):
         if m.group(2) is not None and tolerance is None:
             continue  # without tolerance numbers are plain text
-        parts.append(re.escape(expected[pos:m.start()]))
+        text = expected[pos:m.start()]
+        if m.group(1) and whitespace == "normalize":
+            text = text.rstrip(" ")  # `Traceback ...` also matches `Traceback(most recent ...`
+        if pos and expected[pos - 3:pos] == "..." and whitespace == "normalize":
+            text = text.lstrip(" ")
+        parts.append(_literal(text, whitespace, tolerance))
         if m.group(1):
             parts.append(".*?")
         else:
             parts.append(f"({NUMBER})")
-            numbers.append(float(m.group(2)))
+            numbers.append(m.group(2))
         pos = m.end()
-    parts.append(re.escape(expected[pos:]))
-    pattern = re.compile("".join(parts), re.S)
-    m = pattern.fullmatch(actual)
-    return m is not None and _close(numbers, m.groups(), tolerance)
+    tail = expected[pos:]
+    if pos and expected[pos - 3:pos] == "..." and whitespace == "normalize":
+        tail = tail.lstrip(" ")
+    parts.append(_literal(tail, whitespace, tolerance))
+    m = re.compile("".join(parts), re.S).fullmatch(actual)
+    return m is not None and all(_close(want, got, tolerance) for want, got in zip(numbers, m.groups()))
 
 
-def _close(expected: list[float], actual: tuple[str, ...], tolerance: float | None) -> bool:
-    for want, got in zip(expected, actual):
-        got_f = float(got)
-        if math.isnan(want) or math.isnan(got_f):
-            if not (math.isnan(want) and math.isnan(got_f)):
-                return False
-        elif not math.isclose(want, got_f, rel_tol=tolerance or 0.0, abs_tol=tolerance if want == 0 else 0.0):
-            return False
-    return True
+def _literal(text: str, whitespace: str, tolerance: float | None) -> str:
+    """Text between tokens as a pattern. Under `exact` with a tolerance, the horizontal padding
+    NumPy puts around a number may shrink or grow (`[4.       ]` -> `[4.0000001]`), so spaces
+    are flexible; NUMBER's own boundaries still keep two numbers from running together."""
+    if whitespace != "exact" or tolerance is None:
+        return re.escape(text)
+    return "".join("[ \t]*" if chunk.isspace() and chunk.strip(" \t") == "" else re.escape(chunk)
+                   for chunk in re.split(r"([ \t]+)", text))
+
+
+def _close(want: str, got: str, tolerance: float | None) -> bool:
+    """Two number tokens. Integers against integers are exact (shapes, counts, indices are
+    claims); anything else compares relatively, NaN only with NaN, -0. equal to 0. as in NumPy."""
+    if _INTEGER.match(want) and _INTEGER.match(got):
+        return int(want) == int(got)
+    w, g = float(want), float(got)
+    if math.isnan(w) or math.isnan(g):
+        return math.isnan(w) and math.isnan(g)
+    tol = tolerance or 0.0
+    return math.isclose(w, g, rel_tol=tol, abs_tol=tol if w == 0 else 0.0)
 
 
 def diff(expected: str, actual: str) -> str:
-    """A unified diff of the normalized texts, for the failure report."""
+    """A unified diff of the texts as written (trailing whitespace aside), for the failure report."""
     return "\n".join(difflib.unified_diff(normalize(expected).split("\n"), normalize(actual).split("\n"),
                                           "expected", "actual", lineterm=""))

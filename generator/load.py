@@ -12,7 +12,11 @@ from typing import Iterable
 
 import yaml
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from .cards import CARD_TYPES, CODE_ON, Card, slugify
+from .checks import RULE_NAMES
+from .compare import WHITESPACE_MODES
 from .errors import CardError, CardErrors
 
 try:  # the C composer is ~10x faster and keeps the same marks
@@ -20,9 +24,11 @@ try:  # the C composer is ~10x faster and keeps the same marks
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
-FILE_KEYS = ("topic", "deck", "description", "setup", "cards")
+# Keys a topic file may set as the default of its cards
+DEFAULTED = ("tolerance", "whitespace", "tensorflow")
+FILE_KEYS = ("topic", "deck", "description", "setup", "cards") + DEFAULTED
 CARD_KEYS = ("id", "front", "back", "tags", "code", "output", "raises", "code_on", "tolerance",
-             "timeout", "skip", "type", "topic")
+             "timeout", "skip", "type", "topic", "whitespace", "tensorflow", "allow")
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 TAG_RE = re.compile(r"[a-z0-9_-]+\Z")
 RAISES_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(:\s.*)?\Z", re.S)
@@ -140,6 +146,48 @@ class _Fields:
                            self.key_lines[key])
         return words
 
+    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        value = self.text(key)
+        if value is not None and value not in choices:
+            self.error(f"'{key}' must be one of {', '.join(choices)}, not '{value}'", self.key_lines[key])
+            return None
+        return value
+
+    def specifier(self, key: str) -> str | None:
+        """A PEP 440 version specifier (`>=2.16`), checked now so a typo fails at load."""
+        value = self.text(key)
+        if value is None:
+            return None
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier:
+            self.error(f"'{key}' must be a version specifier such as '>=2.16' or '>=2.15,<2.17', "
+                       f"not {value!r}", self.key_lines[key])
+            return None
+        return value.strip()
+
+    def reasons(self, key: str, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """A mapping of NAMES to non-empty reasons, e.g. `allow: {grounded: "rounded"}`."""
+        node = self.nodes.get(key)
+        if node is None:
+            return ()
+        if not isinstance(node, yaml.MappingNode):
+            self.error(f"'{key}' must map rule names to reasons, e.g. "
+                       f"{key}: {{grounded: \"the answer rounds the printed float\"}}", self.key_lines[key])
+            return ()
+        found = []
+        for k, v in node.value:
+            line = k.start_mark.line + 1
+            if not isinstance(k, yaml.ScalarNode) or k.value not in names:
+                hint = difflib.get_close_matches(str(k.value), names, n=1)
+                self.error(f"'{key}' names an unknown rule '{k.value}'"
+                           + (f" (did you mean '{hint[0]}'?)" if hint else f"; rules: {', '.join(names)}"), line)
+            elif not isinstance(v, yaml.ScalarNode) or v.tag == NULL_TAG or not v.value.strip():
+                self.error(f"'{key}: {k.value}' needs a reason", line)
+            else:
+                found.append((k.value, v.value.strip()))
+        return tuple(found)
+
     def first_line(self, key: str) -> int:
         """The file line of a scalar's first content line (block scalars start below the key)."""
         node = self.nodes.get(key)
@@ -172,6 +220,9 @@ def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
     description = top.text("description")
     setup = top.text("setup")
     setup_line = top.first_line("setup")
+    defaults = {"tolerance": top.number("tolerance"),
+                "whitespace": top.choice("whitespace", WHITESPACE_MODES),
+                "tensorflow": top.specifier("tensorflow")}
     if setup is not None:
         _check_python(setup, "setup", setup_line, top.error)
     cards_node = top.nodes.get("cards")
@@ -183,14 +234,15 @@ def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
         return []
     cards = []
     for node in cards_node.value:
-        card = _load_card(node, path, errors, topic or "", deck, setup, setup_line, description)
+        card = _load_card(node, path, errors, topic or "", deck, setup, setup_line, description, defaults)
         if card is not None:
             cards.append(card)
     return cards
 
 
 def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str, deck: str,
-               setup: str | None, setup_line: int, description: str | None) -> Card | None:
+               setup: str | None, setup_line: int, description: str | None,
+               defaults: dict) -> Card | None:
     if not isinstance(node, yaml.MappingNode):
         errors.append(CardError("each card must be a mapping of keys", path, node.start_mark.line + 1))
         return None
@@ -225,7 +277,11 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
     code_on = f.text("code_on") or "front"
     if code_on not in CODE_ON:
         f.error(f"'code_on' must be 'front' or 'back', not '{code_on}'", f.key_lines["code_on"])
-    tolerance = f.number("tolerance")
+    tolerance = f.number("tolerance") if "tolerance" in f.nodes else defaults["tolerance"]
+    whitespace = (f.choice("whitespace", WHITESPACE_MODES) if "whitespace" in f.nodes
+                  else defaults["whitespace"]) or "normalize"
+    tf_range = f.specifier("tensorflow") if "tensorflow" in f.nodes else defaults["tensorflow"]
+    allow = f.reasons("allow", RULE_NAMES)
     timeout = f.number("timeout") or 60.0
     skip = f.text("skip")
     if skip is not None and not skip.strip():
@@ -238,7 +294,8 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
     return Card(id=cid, topic=card_topic, front=front, back=back, file=path, line=line, deck=deck,
                 type=ctype, tags=tags, code=code, output=output, raises=raises, code_on=code_on,
                 tolerance=tolerance, timeout=timeout, skip=skip, setup=setup, code_line=code_line,
-                setup_line=setup_line, images=images, description=description)
+                setup_line=setup_line, images=images, description=description, whitespace=whitespace,
+                tensorflow=tf_range, allow=allow)
 
 
 def _images(front: str, back: str, path: Path, f: _Fields) -> tuple[Path, ...]:

@@ -57,12 +57,12 @@ def plan(cards: Sequence[Card], report: Report) -> UpdateResult:
                 continue
             want_type, sep, want_msg = card.raises.partition(":")
             type_ok = want_type.strip().rsplit(".", 1)[-1] in exc["mro"]
-            msg_ok = not want_msg.strip() or compare.matches(want_msg.strip(), exc["message"], card.tolerance)
+            msg_ok = not want_msg.strip() or compare.matches(want_msg.strip(), exc["message"], card.tolerance, card.whitespace)
             if not (type_ok and msg_ok):
                 new_type = want_type.strip() if type_ok else exc["type"]
                 new = f"{new_type}: {compare.normalize(exc['message'])}" if sep else new_type
                 changes.append(Change(card, "raises", new))
-        if card.output is not None and not compare.matches(card.output, outcome["stdout"], card.tolerance):
+        if card.output is not None and not compare.matches(card.output, outcome["stdout"], card.tolerance, card.whitespace):
             changes.append(Change(card, "output", compare.normalize(outcome["stdout"]) + "\n"))
     return UpdateResult(tuple(changes), tuple(refused))
 

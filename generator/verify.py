@@ -91,7 +91,7 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
 
     status = outcome.get("status")
     if status == "timeout":
-        return verdict("failed", f"timed out after {card.timeout:g} s (raise 'timeout' if the card is slow)")
+        return verdict("failed", f"timed out after {card.timeout:g} s (give the card a larger `timeout:`)")
     if status == "flood":
         return verdict("failed", "printed too much output (more than 1 MiB): killed")
     if status == "crashed":
@@ -110,13 +110,13 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
         if want_type not in exc["mro"]:
             return verdict("failed", f"expected {want_type}, got {exc['type']}: {_first_line(exc['message'])}",
                            format_traceback(card, exc))
-        if want_message.strip() and not compare.matches(want_message.strip(), exc["message"], card.tolerance):
+        if want_message.strip() and not compare.matches(want_message.strip(), exc["message"], card.tolerance, card.whitespace):
             return verdict("failed", f"{exc['type']} was raised with another message",
                            compare.diff(want_message.strip(), exc["message"]))
     elif exc is not None:
         return verdict("failed", f"raised {exc['type']}: {_first_line(exc['message'])}",
                        format_traceback(card, exc))
-    if card.output is not None and not compare.matches(card.output, stdout, card.tolerance):
+    if card.output is not None and not compare.matches(card.output, stdout, card.tolerance, card.whitespace):
         return verdict("failed", "output differs from 'output'", compare.diff(card.output, stdout))
     return verdict("passed")
 
