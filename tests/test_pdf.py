@@ -10,8 +10,9 @@ import pypdf
 import pytest
 
 from generator import pdf
+from generator.pdf import chunks
 from generator.load import filter_cards, load_cards
-from generator.pdf_layout import CARD_SIZES, duplex_sheet, foldover_sheet
+from generator.pdf.geometry import CARD_SIZES, duplex_sheet, foldover_sheet
 from generator.render import default_templates_dir
 
 DATA = Path(__file__).parent / "data" / "pdf"
@@ -296,7 +297,7 @@ def test_deck_laid_out_in_chunks_prints_as_one_document(deck, tmp_path, monkeypa
     right-hand pages and their footers counting from the first page."""
     cards = deck + load_cards([DATA / "long.yaml"])
     whole = pdf.write_pdf(cards, tmp_path / "whole.pdf", tf_version=TF, layout=layout, jobs=1)
-    monkeypatch.setattr(pdf, "CHUNK_PAGES", 2)
+    monkeypatch.setattr(chunks, "CHUNK_PAGES", 2)
     chunked = pdf.write_pdf(cards, tmp_path / "chunked.pdf", tf_version=TF, layout=layout, jobs=jobs)
     assert chunked.overflowing == whole.overflowing == ("l-huge",)
     assert chunked.pages == whole.pages
@@ -311,7 +312,7 @@ def test_deck_laid_out_in_chunks_prints_as_one_document(deck, tmp_path, monkeypa
 def test_chunks_from_worker_processes_merge_reproducibly(deck, tmp_path, monkeypatch):
     """The PDF merged from the chunks keeps the document's metadata and language, and builds
     give the same bytes with any number of jobs (no random /ID, no dates)."""
-    monkeypatch.setattr(pdf, "CHUNK_PAGES", 2)
+    monkeypatch.setattr(chunks, "CHUNK_PAGES", 2)
     one = pdf.write_pdf(deck, tmp_path / "one.pdf", tf_version=TF, paper="letter", flip="short", jobs=1)
     a, b = (pdf.write_pdf(deck, tmp_path / f"{n}.pdf", tf_version=TF, paper="letter", flip="short", jobs=2)
             for n in "ab")

@@ -1,0 +1,227 @@
+"""The cut-out cards' document (duplex and fold-over): pages of slots, their geometry stylesheet,
+and the loop that fits every side to its slot, chunk by chunk."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+from markupsafe import Markup
+
+from .. import render
+from ..cards import Card
+from . import chunks as _chunks
+from .code_style import CodeStyle, style_text
+from .fit import first_step, fits, measure, probe
+from .geometry import MIN_MARGIN, PAPER_LABELS, Sheet, duplex_sheet, font_steps, foldover_sheet
+from .sides import Side, sides
+
+META_H = 3.0      # mm: the strip with card id and topic at the top of a side
+STATUS_H = 3.0    # mm: the "verified with" strip at the bottom of an answer side
+FOOTER_BOTTOM = 4.5  # mm from the paper edge
+MAX_PASSES = 4
+
+
+@dataclass(frozen=True)
+class Geometry:
+    sheet: Sheet
+    layout: str
+    flip: str
+    steps: tuple[float, ...]
+    pad: float
+
+    @property
+    def inner_w(self) -> float:
+        return self.sheet.card.width - 2 * self.pad
+
+    def inner_h(self, which: str) -> float:
+        return round(self.sheet.card.height - 1.1 * self.pad - META_H - (STATUS_H if which == "back" else 0.0), 3)
+
+
+def mmv(v: float) -> str:
+    return f"{v:.3f}".rstrip("0").rstrip(".") + "mm"
+
+
+def _rect_css(selector: str, r) -> str:
+    return f"{selector} {{ left: {mmv(r.x)}; top: {mmv(r.y)}; width: {mmv(r.w)}; height: {mmv(r.h)}; }}"
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _geometry_css(g: Geometry, footer: str) -> str:
+    s = g.sheet
+    out = [
+        f"@page {{ size: {mmv(s.page_w)} {mmv(s.page_h)}; margin: 0; }}",
+        f".page {{ background: url({_marks_svg(s)}) no-repeat 0 0 / 100% 100%; }}",
+        f"@page large {{ margin: {mmv(MIN_MARGIN)}; @bottom-center {{ content: {_css_string(footer)} "
+        f"' · page ' counter(page); font-size: 5.5pt; color: #555; vertical-align: top; "
+        f"padding-top: {mmv(MIN_MARGIN - FOOTER_BOTTOM - 2.5)}; }} }}",
+        f".page {{ width: {mmv(s.page_w)}; height: {mmv(s.page_h)}; }}",
+        f".large {{ min-height: {mmv(s.page_h - 2 * MIN_MARGIN)}; }}",
+        f".footer {{ bottom: {mmv(FOOTER_BOTTOM)}; }}",
+        f".slot .side {{ padding: {mmv(g.pad * 0.55)} {mmv(g.pad)}; }}",
+        f".slot .meta {{ height: {mmv(META_H)}; }}",
+        f".slot .side-front .body {{ height: {mmv(g.inner_h('front'))}; }}",
+        f".slot .side-back .body {{ height: {mmv(g.inner_h('back'))}; }}",
+        f".slot .status {{ height: {mmv(STATUS_H)}; padding-top: {mmv(STATUS_H - 2.4)}; box-sizing: border-box; }}",
+    ]
+    out += [f".fs{i} {{ font-size: {pt}pt; }}" for i, pt in enumerate(g.steps)]
+    out += [_rect_css(f".f{i}", r) for i, r in enumerate(s.fronts)]
+    out += [_rect_css(f".b{i}", r) for i, r in enumerate(s.backs)]
+    if s.fold is not None:
+        f = s.fold
+        if f.h > f.w:
+            out.append(f".fold-label {{ left: {mmv(f.x + 1)}; top: {mmv(3)}; }}")
+        else:
+            out.append(f".fold-label {{ top: {mmv(f.y + 0.8)}; left: {mmv(3)}; }}")
+    return "\n".join(out)
+
+
+def _marks_svg(s: Sheet) -> str:
+    """Cut marks, card borders and fold line for one page, as an SVG `data:` URL: one image
+    drawn behind every grid page costs far less to lay out than a box per mark. All borders are
+    one path and all marks another (one rectangle subpath each): drawing an SVG element costs
+    WeasyPrint far more than drawing a subpath, and this image is drawn on every page."""
+    def rects(rs) -> str:
+        return " ".join(f"M{r.x} {r.y}h{r.w}v{r.h}h{-r.w}Z" for r in rs)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{s.page_w}mm" height="{s.page_h}mm" '
+             f'viewBox="0 0 {s.page_w} {s.page_h}">',
+             f'<path d="{rects(dict.fromkeys(s.fronts + s.backs))}" fill="none" stroke="#c8c8c8" '
+             f'stroke-width="0.1"/>']
+    if s.marks:
+        parts.append(f'<path d="{rects(s.marks)}" fill="#000"/>')
+    if s.fold is not None:
+        f = s.fold
+        x1, y1, x2, y2 = ((f.x + f.w / 2, 0, f.x + f.w / 2, s.page_h) if f.h > f.w
+                          else (0, f.y + f.h / 2, s.page_w, f.y + f.h / 2))
+        parts.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#777" stroke-width="0.2" '
+                     f'stroke-dasharray="2 1.5"/>')
+    parts.append("</svg>")
+    return "data:image/svg+xml;base64," + base64.b64encode("".join(parts).encode()).decode()
+
+
+def geometry(layout: str, paper: str, card_size: str, flip: str) -> Geometry:
+    sheet = duplex_sheet(paper, card_size, flip) if layout == "duplex" else foldover_sheet(paper, card_size)
+    card = sheet.card
+    pad = round(min(card.width, card.height) * 0.055, 2)
+    return Geometry(sheet, layout, flip, font_steps(card_size), pad)
+
+
+def _first_step(side: Side, g: Geometry) -> int:
+    return first_step(side, g.inner_w, g.inner_h(side.which), g.steps)
+
+
+def _pages(g: Geometry, pairs: list[tuple[Side, Side]], probing: bool = False) -> list[dict]:
+    sheet, pages = g.sheet, []
+    per = sheet.per_page
+    chunks = [pairs[i:i + per] for i in range(0, len(pairs), per)]
+    flip_note = f"print double-sided, flip on the {g.flip} edge"
+    for n, chunk in enumerate(chunks, 1):
+        label = f"sheet {n} of {len(chunks)}"
+        if probing:
+            pages.append({"kind": "probe", "label": "probe",
+                          "slots": [{"pos": f"f{i}", "side": s} for i, (s, _) in enumerate(chunk)]})
+        elif g.layout == "duplex":
+            pages.append({"kind": "front", "label": f"{label} · fronts · {flip_note}",
+                          "slots": [{"pos": f"f{i}", "side": f} for i, (f, _) in enumerate(chunk)]})
+            pages.append({"kind": "back", "label": f"{label} · backs",
+                          "slots": [{"pos": f"b{i}", "side": b} for i, (_, b) in enumerate(chunk)]})
+        else:
+            slots = [{"pos": f"f{i}", "side": f} for i, (f, _) in enumerate(chunk)]
+            slots += [{"pos": f"b{i}", "side": b} for i, (_, b) in enumerate(chunk)]
+            pages.append({"kind": "fold", "label": f"page {n} of {len(chunks)} · print one-sided, fold on the "
+                                                   f"dashed line with the print outside, then cut",
+                          "slots": slots})
+    return pages
+
+
+def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: str, card_size: str,
+               flip: str, jobs: int) -> tuple[bytes, int, tuple[str, ...], str]:
+    """The cut-out cards' PDF: (bytes, pages, ids of the full-page cards, description)."""
+    g = geometry(layout, paper, card_size, flip)
+    template = env.get_template("pdf/cards.html")
+    description = (f"tfcards {layout}: {g.sheet.describe()}"
+                   + (f"; print double-sided, flip on the {flip} edge" if layout == "duplex" else "")
+                   + "; print at 100% (actual size)")
+    footer = (f"tfcards · {g.sheet.describe()} · print at 100% / actual size: "
+              f"each card must measure {g.sheet.card.width:g} x {g.sheet.card.height:g} mm")
+    topics = list(dict.fromkeys(c.topic for c in cards))
+    doc = {
+        "title": f"TensorFlow flashcards ({', '.join(topics[:3])}{', ...' if len(topics) > 3 else ''})",
+        "description": description,
+        "keywords": ", ".join(topics),
+        "custom_metadata": [("layout", layout), ("paper", f"{PAPER_LABELS[paper]} {g.sheet.orientation} "
+                                                          f"{g.sheet.page_w:g} x {g.sheet.page_h:g} mm"),
+                            ("card-size", f"{card_size}: {g.sheet.card.width:g} x {g.sheet.card.height:g} mm"),
+                            ("flip", flip if layout == "duplex" else "none"),
+                            ("tensorflow", tf_version)],
+        "geometry_css": Markup(_geometry_css(g, footer)),
+        "pygments_css": Markup(""),
+        "footer": footer,
+        "has_fold": g.sheet.fold is not None,
+    }
+    pygments_css = render.pygments_css()
+    code_style = CodeStyle.of(pygments_css, style_text(template.render(doc=doc, pages=[], large=[])))
+    pairs = [tuple(replace(s, text=code_style.lean(s.text), code=code_style.lean(s.code))
+                   for s in sides(card, i, tf_version)) for i, card in enumerate(cards)]
+    doc["pygments_css"] = Markup(code_style.used_css(
+        pygments_css, (str(h) for pair in pairs for s in pair for h in (s.text, s.code) if h)))
+    pairs = [(replace(f, step=_first_step(f, g)), replace(b, step=_first_step(b, g))) for f, b in pairs]
+    oversize: set[int] = set()
+    last = len(g.steps) - 1
+
+    rendered: dict[str, _chunks.Chunk] = {}  # chunk HTML -> its layout
+    chunk_pages = 0
+
+    def layout_all(lay_out) -> list[tuple[str, _chunks.Chunk]]:
+        nonlocal chunk_pages
+        grid = [p for i, p in enumerate(pairs) if i not in oversize]
+        large = [{"front": replace(f, key="", step=0), "back": replace(b, key="", step=0),
+                  "note": f"Card {f.card_id} is too long for a {card_size} card even at {g.steps[-1]}pt, "
+                          f"so it is printed whole on its own page; its other side is on the next page."}
+                 for i, (f, b) in enumerate(pairs) if i in oversize]
+        pages = _pages(g, grid)
+        # fixed at the first layout: chunks whose cards did not change keep their HTML
+        chunk_pages = chunk_pages or _chunks.chunk_pages(len(pages))
+        starts = range(0, max(len(pages), 1), chunk_pages)
+        htmls = []
+        for start in starts:
+            chunk_doc = doc
+            if start:  # the page counter (footer of full-page cards) counts from the deck's first page
+                chunk_doc = dict(doc, geometry_css=Markup(f"{doc['geometry_css']}\n"
+                                                          f"@page :first {{ counter-reset: page {start + 1}; }}"))
+            # the full-page cards go last, after an even number of pages: right-hand pages stay right
+            htmls.append(template.render(doc=chunk_doc, pages=pages[start:start + chunk_pages],
+                                         large=large if start == starts[-1] else []))
+        new = list(dict.fromkeys(h for h in htmls if h not in rendered))  # the others are laid out already
+        rendered.update(zip(new, lay_out(new)))
+        return [(html, rendered[html]) for html in htmls]
+
+    def lay_out_probe(trials: list[tuple[Side, Side]]) -> dict[str, tuple[float, float]]:
+        from weasyprint import HTML
+        html = template.render(doc=doc, pages=_pages(g, trials, probing=True), large=[])
+        return measure(HTML(string=html, base_url=str(Path.cwd())).render())
+
+    # Sides the width model puts at the smallest font may not fit at all. Measure those first, in
+    # the probe document: a card that leaves the grid after the deck is laid out would move every
+    # later card, and every later chunk would be laid out again.
+    doubtful = [f"{i}{w}" for i, pair in enumerate(pairs) for w, side in zip("fb", pair) if side.step == last]
+    if doubtful:
+        probe(pairs, doubtful, oversize, last, lay_out_probe, first=0)
+
+    with _chunks.chunk_layouts(jobs) as lay_out:
+        for _ in range(MAX_PASSES):
+            chunks = layout_all(lay_out)
+            rendered = dict(chunks)  # drop stale layouts
+            bad = sorted(k for _, chunk in chunks for k, m in chunk.measured.items() if not fits(m))
+            if not bad:
+                break
+            probe(pairs, bad, oversize, last, lay_out_probe)
+        else:  # pragma: no cover - the probe measures exactly what the deck then holds
+            raise RuntimeError(f"card sides still overflow after {MAX_PASSES} layouts: {', '.join(bad)}")
+    overflowing = tuple(cards[i].id for i in sorted(oversize))
+    parts = [chunk for _, chunk in chunks]
+    return _chunks.merge(parts), sum(chunk.pages for chunk in parts), overflowing, description
