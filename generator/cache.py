@@ -41,9 +41,24 @@ def runner_version() -> str:
     """A digest of the code that runs cards: changing the runner invalidates old outcomes."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("zygote.py", "runner.py"):
+    for name in ("zygote.py", "runner.py", "apinames.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=None)
+def keras_version() -> str:
+    try:
+        return metadata.version("keras")
+    except metadata.PackageNotFoundError:
+        return "not-installed"
+
+
+def api_key(name: str, tf_version: str) -> str:
+    """The key of one name lookup (`tf.lite.Optimize.DEFAULT` in TensorFlow 2.21.0)."""
+    material = json.dumps({"format": FORMAT, "api": name, "tensorflow": tf_version,
+                           "keras": keras_version(), "runner": runner_version()}, sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def card_key(card: Card, memory: int) -> str:
@@ -76,13 +91,26 @@ class Cache:
             return None
         return outcome
 
+    def get_value(self, key: str):
+        """A stored plain value (a name lookup's answer), or None."""
+        try:
+            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return entry.get("value") if isinstance(entry, dict) and entry.get("key") == key else None
+
+    def put_value(self, key: str, value) -> None:
+        self._write(key, {"key": key, "value": value})
+
     def put(self, key: str, outcome: dict) -> None:
         """Store OUTCOME if it is a property of the code, not of the moment (no timeouts or kills)."""
-        if outcome.get("status") != "completed":
-            return
+        if outcome.get("status") == "completed":
+            self._write(key, {"key": key, "outcome": outcome})
+
+    def _write(self, key: str, entry: dict) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"key": key, "outcome": outcome}, f)
+            json.dump(entry, f)
         os.replace(tmp, path)

@@ -68,6 +68,17 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """A strict check's complaint about a card: the rule's name and one line saying why."""
+
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.message}"
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What verification concluded about one card.
 
@@ -83,6 +94,7 @@ class Verdict:
     stderr: str = ""
     seconds: float = 0.0
     cached: bool = False
+    findings: tuple[Finding, ...] = ()
 
     @property
     def ok(self) -> bool:

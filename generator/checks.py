@@ -1,4 +1,296 @@
-"""Strict checks: what a machine can prove about a card's prose, one named rule per function."""
+"""Strict checks: what a machine can prove about a card's prose, one named rule per function.
+
+A card's code is proven by running it; these rules check the words around it. Each rule is
+a plain function `rule(card, seen) -> messages` whose docstring's first line is its summary
+in `tfcards verify --help` and docs/card-format.md. `RULES` is the registry; a card's
+`allow: {rule: reason}` silences a rule for that card, and an `allow` that silences nothing
+is itself a finding (so exemptions do not outlive their reason).
+"""
 from __future__ import annotations
 
-RULE_NAMES = ("api", "deprecated", "grounded", "atomic", "duplicate", "spoiler")
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
+
+from .cards import Card, Finding
+
+MAX_ANSWER_WORDS = 40
+MAX_LIST_ITEMS = 2
+EXEMPT_TAG = "legacy"  # a card teaching a legacy API on purpose may run deprecated code
+
+DTYPES = frozenset(
+    "bool string half float16 bfloat16 float32 float64 double int4 int8 int16 int32 int64 uint4 "
+    "uint8 uint16 uint32 uint64 complex64 complex128 qint8 quint8 qint16 quint16 qint32 resource "
+    "variant float8_e4m3fn float8_e5m2".split())
+REPR_KEYS = frozenset({"shape", "dtype", "numpy", "name", "dense_shape", "size"})  # `shape=()` is a value,
+# `training=True` an argument
+CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
+CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.S)
+FENCE_RE = re.compile(r"^( {0,3})(```|~~~)[^\n]*\n(.*?)^\1\2[ \t]*$", re.S | re.M)
+NUMBER_RE = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the rules may consult about one card besides its source."""
+
+    outcome: Mapping | None = None  # the run's outcome (stdout, exception, warnings), if it ran
+    api: Mapping[str, str | None] = field(default_factory=dict)  # name -> None or why it is missing
+    first_asked: Card | None = None  # an earlier card asking the same question
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+def api(card: Card, seen: Seen) -> Iterator[str]:
+    """Every `tf.`/`keras.` name in the front and back exists in the TensorFlow verified against."""
+    from .apinames import mentioned
+
+    for name in mentioned(card.front, card.back):
+        why = seen.api.get(name)
+        if why:
+            yield why
+
+
+def deprecated(card: Card, seen: Seen) -> Iterator[str]:
+    """Running the card emits no warning and no deprecation log line (tag `legacy` to teach one)."""
+    if EXEMPT_TAG in card.tags or not seen.outcome:
+        return
+    warnings = seen.outcome.get("warnings") or []
+    if warnings:
+        more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+        yield f"running the card warned: {warnings[0]}{more}"
+
+
+def grounded(card: Card, seen: Seen) -> Iterator[str]:
+    """Each value the answer quotes in a code span occurs in what the code printed or raised."""
+    if not seen.outcome or seen.outcome.get("status") != "completed":
+        return
+    evidence = _Evidence(seen.outcome)
+    for span in answer_spans(card):
+        kind = value_kind(span)
+        if kind is not None and not evidence.has(kind, span, card.tolerance):
+            yield f"the answer says `{span}`, but the code's output{evidence.raised} does not show it"
+
+
+def atomic(card: Card, seen: Seen) -> Iterator[str]:
+    """One fact per card: an answer of at most 40 words, one question, no list of 3+ items."""
+    words = len(_prose(card.back).split())
+    if words > MAX_ANSWER_WORDS:
+        yield f"the answer has {words} words (at most {MAX_ANSWER_WORDS}): split the card or say less"
+    questions = _prose(CLOZE_RE.sub(r"\2", card.front)).count("?")
+    if questions > 1:
+        yield f"the front asks {questions} questions: one card per question"
+    if card.type != "cloze":
+        items = _longest_list(card.back)
+        if items > MAX_LIST_ITEMS:
+            yield f"the answer is a list of {items} items: make a cloze card, one deletion per item"
+
+
+def duplicate(card: Card, seen: Seen) -> Iterator[str]:
+    """No two cards ask the same question (ignoring case, whitespace, punctuation, backticks)."""
+    if seen.first_asked is not None:
+        from .errors import display_path
+
+        other = seen.first_asked
+        yield f"asks the same question as card '{other.id}' ({display_path(other.file)}:{other.line})"
+
+
+def spoiler(card: Card, seen: Seen) -> Iterator[str]:
+    """The question side does not show its answer (cloze deletions, a reverse card's front)."""
+    if card.type == "cloze":
+        deletions: dict[str, list[re.Match]] = {}
+        for m in CLOZE_RE.finditer(card.front):
+            deletions.setdefault(m.group(1), []).append(m)
+        for number, hidden in sorted(deletions.items(), key=lambda kv: int(kv[0])):
+            shown = CLOZE_RE.sub(lambda m: ("" if m.group(1) == number else m.group(2))
+                                 + " " + (m.group(3) or ""), card.front)
+            if card.code and card.code_on == "front":
+                shown += "\n" + card.code
+            for m in hidden:
+                answer = _plain(m.group(2))
+                if answer and re.search(r"(?<!\w)" + re.escape(answer) + r"(?!\w)", _plain(shown)):
+                    yield f"deletion c{number} `{answer}` also shows on its own card"
+    elif card.type == "reverse":
+        asked = _plain(card.front).rstrip(" ?.:")
+        shown = _plain(card.back)
+        if card.code and card.code_on == "back":
+            shown += "\n" + card.code
+        shown += "\n" + (card.output or "") + "\n" + (card.raises or "")
+        if asked and asked in shown:
+            yield f"the reversed card asks for `{asked}` but shows it on its question side"
+
+
+RULES: tuple[Callable[[Card, Seen], Iterable[str]], ...] = (api, deprecated, grounded, atomic, duplicate, spoiler)
+RULE_NAMES = tuple(rule.__name__ for rule in RULES)
+
+
+def summary(rule: Callable) -> str:
+    """The first line of a rule's docstring: what it asks of a card."""
+    return (rule.__doc__ or "").strip().splitlines()[0]
+
+
+def check(card: Card, seen: Seen) -> tuple[Finding, ...]:
+    """Every rule's findings for CARD, less those its `allow` silences, plus unused `allow`s."""
+    allowed = card.allowed
+    found, silenced = [], set()
+    for rule in RULES:
+        for message in rule(card, seen):
+            if rule.__name__ in allowed:
+                silenced.add(rule.__name__)
+            else:
+                found.append(Finding(rule.__name__, message))
+    for name in allowed:
+        if name not in silenced:
+            found.append(Finding("allow", f"'allow: {name}' silences nothing: remove it"))
+    return tuple(found)
+
+
+def question_key(card: Card) -> str:
+    """What a learner is asked, with case, whitespace, punctuation and backticks ignored."""
+    asked = CLOZE_RE.sub(r"\2", card.front)
+    if card.code and card.code_on == "front":
+        asked += "\n" + card.code
+    return " ".join(re.sub(r"[\W_]+", " ", asked.lower()).split())
+
+
+def first_asked(cards: Sequence[Card]) -> dict[str, Card]:
+    """For each card repeating an earlier card's question, that earlier card."""
+    first: dict[str, Card] = {}
+    repeats = {}
+    for card in cards:
+        key = question_key(card)
+        if key in first:
+            repeats[card.id] = first[key]
+        else:
+            first[key] = card
+    return repeats
+
+
+def mentioned_names(cards: Iterable[Card]) -> set[str]:
+    """Every name the `api` rule will look up for CARDS."""
+    from .apinames import mentioned
+
+    return {name for card in cards for name in mentioned(card.front, card.back)}
+
+
+# --- what the rules read ------------------------------------------------------------------------
+
+def answer_spans(card: Card) -> list[str]:
+    """The code spans on the answer side: the back's, and for a cloze card its deletions'
+    (a deletion without backticks counts as one span)."""
+    spans = [m.group(2).strip() for m in CODE_SPAN_RE.finditer(_unfenced(card.back))]
+    if card.type == "cloze":
+        for m in CLOZE_RE.finditer(card.front):
+            inner = [s.group(2).strip() for s in CODE_SPAN_RE.finditer(m.group(2))]
+            spans.extend(inner or [m.group(2).strip()])
+    return [s for s in spans if s]
+
+
+def value_kind(span: str) -> str | None:
+    """Which kind of value a code span quotes, or None for code (`tf.cast(x, tf.int32)`)."""
+    if span in DTYPES or (span.startswith("tf.") and span[3:] in DTYPES):
+        return "dtype"
+    if NUMBER_RE.fullmatch(span):
+        return "number"
+    if span in ("True", "False", "None"):
+        return "word"
+    if re.fullmatch(r"[bru]?(['\"]).*\1", span, re.S):
+        return "string"
+    if re.fullmatch(r"[\[(][^\[\]()]*(?:[\[(][^\[\]()]*[\])][^\[\]()]*)*[\])]", span) and \
+            re.fullmatch(r"[\[(](?:[\s\d.,eE+\-\[\]()'\"]|None|True|False|\w+=)*[\])]", span) and \
+            not re.search(r"[A-Za-z_]\w*\(", span):
+        return "sequence"
+    name, eq, value = span.partition("=")
+    if eq and name in REPR_KEYS and value_kind(value) is not None:
+        return "assignment"
+    if re.fullmatch(r"(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt)", span):
+        return "exception"
+    return None
+
+
+class _Evidence:
+    """What a card's run showed: its standard output and any exception, searchable by kind."""
+
+    def __init__(self, outcome: Mapping) -> None:
+        exc = outcome.get("exception") or {}
+        self.classes = set(exc.get("mro") or ())
+        self.text = outcome.get("stdout", "")
+        if exc:
+            self.text += f"\n{exc.get('type', '')}: {exc.get('message', '')}"
+        self.raised = " or exception" if exc else ""
+
+    @cached_property
+    def _numbers(self) -> list[float]:
+        found = []
+        for token in NUMBER_RE.findall(self.text):
+            try:
+                found.append(float(token))
+            except ValueError:
+                continue
+        return found
+
+    def has(self, kind: str, span: str, tolerance: float | None) -> bool:
+        if kind == "dtype":
+            name = span[3:] if span.startswith("tf.") else span
+            return re.search(r"(?<![\w])" + re.escape(name) + r"(?![\w])", self.text) is not None
+        if kind == "word":
+            return re.search(r"(?<![\w])" + span + r"(?![\w])", self.text) is not None
+        if kind == "number":
+            return any(_same_number(span, x, tolerance) for x in self._numbers)
+        if kind == "string":
+            inner = re.sub(r"^[bru]?(['\"])(.*)\1$", r"\2", span, flags=re.S)
+            return inner in self.text
+        if kind == "exception":
+            name = span.rsplit(".", 1)[-1]
+            return name in self.classes or re.search(r"(?<![\w])" + name + r"(?![\w])", self.text) is not None
+        return _flat(span) in _flat(self.text)  # sequences and name=value forms
+
+
+def _same_number(span: str, actual: float, tolerance: float | None) -> bool:
+    """`0.33` is shown by 0.33333334 (the answer rounds); `15` only by 15 or 15.0."""
+    want = float(span)
+    if math.isnan(want) or math.isnan(actual):
+        return math.isnan(want) and math.isnan(actual)
+    if tolerance and math.isclose(want, actual, rel_tol=tolerance):
+        return True
+    mantissa = span.lower().split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    if "e" in span.lower() or decimals == 0:
+        return want == actual
+    return round(actual, decimals) == want
+
+
+def _flat(text: str) -> str:
+    """Text with layout and list punctuation dropped: `[1, 2]` reads as NumPy's `[1 2]`."""
+    text = re.sub(r"\s*([\[\](){}=])\s*", r"\1", text.replace(",", " "))
+    return " ".join(text.split())
+
+
+def _unfenced(text: str) -> str:
+    return FENCE_RE.sub("", text)
+
+
+def _prose(text: str) -> str:
+    """Markdown text without code blocks and code spans: what is read as sentences."""
+    return CODE_SPAN_RE.sub(lambda m: " x ", _unfenced(text))
+
+
+def _plain(text: str) -> str:
+    """Markdown inline text as read: backticks and emphasis markers dropped."""
+    return re.sub(r"[`*]", "", text).strip()
+
+
+def _longest_list(text: str) -> int:
+    from markdown_it import MarkdownIt
+
+    longest, stack = 0, []
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            stack.append(0)
+        elif token.type == "list_item_open" and stack:
+            stack[-1] += 1
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            longest = max(longest, stack.pop())
+    return longest

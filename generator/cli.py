@@ -30,6 +30,9 @@ def selection(f):
 
 def running(f):
     """Options of commands that verify cards."""
+    f = click.option("--strict", is_flag=True,
+                     help="Fail cards whose prose breaks a strict check (api, deprecated, grounded, "
+                          "atomic, duplicate, spoiler); without it findings are warnings.")(f)
     f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                      default=Path("build/.cache"), show_default=True,
                      help="Where verdicts of unchanged cards are remembered.")(f)
@@ -44,32 +47,50 @@ def _select(paths, topics, tags) -> list[Card]:
 
 
 @contextlib.contextmanager
-def _progress(cards: list[Card], label: str) -> Iterator:
-    """A progress bar on a terminal; silence in CI and pipes."""
+def _progress(cards: list[Card], label: str) -> Iterator[dict]:
+    """A progress bar on a terminal, naming the card that has been running longest; silence
+    in CI and pipes. Yields the `progress`/`on_start` keyword arguments of `verify`."""
     show = sys.stderr.isatty() and not os.environ.get("CI") and len(cards) > 1
     if not show:
-        yield None
+        yield {}
         return
+    running: dict[str, None] = {}  # in start order
+
+    def current(_item) -> str | None:
+        return next(iter(running), None)
+
+    def finished(card: Card, verdict) -> None:
+        running.pop(card.id, None)
+        bar.update(1)
+
     with click.progressbar(length=len(cards), label=label, file=sys.stderr,
-                           show_pos=True, item_show_func=lambda c: c.id if c else None) as bar:
-        yield lambda card, verdict: bar.update(1, card)
+                           show_pos=True, item_show_func=current) as bar:
+        yield {"progress": finished, "on_start": lambda card: running.setdefault(card.id)}
 
 
-def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: bool = False):
+def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: bool = False,
+            strict: bool = False):
     from .cache import Cache
     from .runner import RunnerError
     from .verify import verify
 
-    with _progress([c for c in cards if c.runs], "Verifying") as progress:
+    with _progress([c for c in cards if c.runs], "Verifying") as callbacks:
         try:
             return verify(cards, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                          rerun=rerun, progress=progress)
+                          rerun=rerun, strict=strict, **callbacks)
         except RunnerError as e:
             raise click.ClickException(str(e)) from None
 
 
 def _report_failures(cards: list[Card], report) -> None:
     by_id = {c.id: c for c in cards}
+    for v in report.verdicts:
+        if v.status == "failed":
+            continue
+        card = by_id[v.card_id]
+        for finding in v.findings:
+            click.secho(f"warning: {display_path(card.file)}:{card.line}: card '{card.id}': {finding}",
+                        fg="yellow", err=True)
     for v in report.failed:
         card = by_id[v.card_id]
         click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {v.reason}",
@@ -82,8 +103,11 @@ def _report_failures(cards: list[Card], report) -> None:
                 click.echo(f"    | {line}", err=True)
 
 
-def _summary(report) -> str:
-    parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed"]
+def _summary(report, updated: int = 0) -> str:
+    """`6 passed, 1 failed ...`; after `--update`, the rewritten cards count as updated."""
+    parts = [f"{report.count('passed')} passed", f"{report.count('failed') - updated} failed"]
+    if updated:
+        parts.insert(1, f"{updated} updated")
     if report.count("skipped"):
         parts.append(f"{report.count('skipped')} skipped")
     if report.count("no-code"):
@@ -103,11 +127,42 @@ def _write_report(path: Path, cards: list[Card], report) -> None:
         "summary": {s: report.count(s) for s in ("passed", "failed", "skipped", "no-code")},
         "cards": [
             {"id": c.id, "topic": c.topic, "file": display_path(c.file), "line": c.line,
-             "status": v.status, "reason": v.reason}
+             "status": v.status, "reason": v.reason,
+             "findings": [{"rule": f.rule, "message": f.message} for f in v.findings]}
             for c, v in zip(cards, report.verdicts)
         ],
     }
     write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _write_junit(path: Path, cards: list[Card], report) -> None:
+    """One test case per card, grouped in a suite per topic file: what CI systems display."""
+    from xml.etree import ElementTree as ET
+
+    from .atomic import write_text
+
+    suites = ET.Element("testsuites", name="tfcards", tests=str(len(cards)),
+                        failures=str(report.count("failed")), time=f"{report.seconds:.3f}")
+    by_file: dict[Path, ET.Element] = {}
+    for card, v in zip(cards, report.verdicts):
+        suite = by_file.get(card.file)
+        if suite is None:
+            suite = by_file[card.file] = ET.SubElement(suites, "testsuite", name=display_path(card.file))
+        case = ET.SubElement(suite, "testcase", classname=card.topic, name=card.id,
+                             file=display_path(card.file), line=str(card.line), time=f"{v.seconds:.3f}")
+        if v.status == "failed":
+            ET.SubElement(case, "failure", message=v.reason).text = v.detail or v.reason
+        elif v.status in ("skipped", "no-code"):
+            ET.SubElement(case, "skipped", message=v.reason)
+        if v.stdout:
+            ET.SubElement(case, "system-out").text = v.stdout
+    for suite in by_file.values():
+        cases = list(suite)
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(c.find("failure") is not None for c in cases)))
+        suite.set("skipped", str(sum(c.find("skipped") is not None for c in cases)))
+    ET.indent(suites)
+    write_text(path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,15 +180,18 @@ def main() -> None:
 @click.option("--update", is_flag=True,
               help="Rewrite failing cards' 'output'/'raises' in their sources to what TensorFlow did.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the verdicts as JSON to this file.")
-def verify(paths, topics, tags, jobs, no_cache, cache_dir, update, report_path) -> None:
+              help="Also write the verdicts and findings as JSON to this file.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a JUnit XML report (one test case per card) to this file.")
+def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, update, report_path, junit_path) -> None:
     """Run every card's example and check its claimed output.
 
     Exit status: 0 all verified, 1 some card failed, 2 bad input.
     """
     cards = _select(paths, topics, tags)
-    report = _verify(cards, jobs, no_cache, cache_dir, rerun=update)
+    report = _verify(cards, jobs, no_cache, cache_dir, rerun=update, strict=strict)
     failed = bool(report.failed)
+    updated = 0
     if update:
         from .update import apply, plan
 
@@ -142,19 +200,22 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, update, report_path) 
         for change in result.changed:
             card = change.card
             click.echo(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}")
-        moved = {c.id: c for c in load_cards(sorted({c.card.file for c in result.changed}))}
+        rewritten = sorted({c.card.file for c in result.changed})
+        moved = {c.id: c for c in load_cards(rewritten)} if rewritten else {}
         for card, why in result.refused:
             card = moved.get(card.id, card)  # the rewrite may have shifted its line
             click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}",
                         fg="red", err=True)
+        updated = len({c.card.id for c in result.changed})
         failed = bool(result.refused)
-        files = len({c.card.file for c in result.changed})
-        click.echo(f"updated {len(result.changed)} value(s) in {files} file(s)")
+        click.echo(f"updated {len(result.changed)} value(s) of {updated} card(s) in {len(rewritten)} file(s)")
     else:
         _report_failures(cards, report)
     if report_path:
         _write_report(report_path, cards, report)
-    click.echo(_summary(report))
+    if junit_path:
+        _write_junit(junit_path, cards, report)
+    click.echo(_summary(report, updated))
     sys.exit(1 if failed else 0)
 
 
@@ -191,8 +252,8 @@ def list_(paths, topics, tags) -> None:
               help="PDF: card size preset (business card, 3x5 in or 4x6 in index card).")
 @click.option("--flip", type=click.Choice(["long", "short"]), default="long", show_default=True,
               help="PDF duplex: the edge your printer flips the sheet on.")
-def build(paths, topics, tags, jobs, no_cache, cache_dir, formats, out_dir, templates_dir, layout, paper,
-          card_size, flip) -> None:
+def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, formats, out_dir, templates_dir, layout,
+          paper, card_size, flip) -> None:
     """Verify the selected cards, then render them to an Anki deck and/or a PDF.
 
     Nothing is written if any selected card fails verification (exit 1).
@@ -204,21 +265,26 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, formats, out_dir, temp
     pdf_options = {"layout": layout, "paper": paper, "flip": flip}
     if card_size:
         pdf_options["card_size"] = card_size
-    with _progress([c for c in cards if c.runs], "Verifying") as progress:
+    with _progress([c for c in cards if c.runs], "Verifying") as callbacks:
         try:
             result = run_build(
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                stamps_path=stamps_file(_paths(paths)),
-                pdf_options=pdf_options, progress=progress)
+                stamps_path=stamps_file(_paths(paths)), strict=strict,
+                pdf_options=pdf_options, **callbacks)
         except BuildRefused as e:
             _report_failures(cards, e.report)
             click.echo(_summary(e.report))
             click.secho(f"error: {e}", fg="red", err=True)
             sys.exit(1)
+    _report_failures(cards, result.report)  # no failures here: the findings, as warnings
     for card_id in result.overflowing:
         click.secho(f"warning: card '{card_id}' does not fit its slot even at the smallest font; "
                     "printed whole (see docs/pdf.md)", fg="yellow", err=True)
     click.echo(_summary(result.report))
     for path in result.written:
         click.echo(f"wrote {display_path(path)}")
+
+
+if __name__ == "__main__":  # python -m generator.cli, as the tests run it in a process of its own
+    main()

@@ -67,7 +67,9 @@ def load_cards(paths: Iterable[Path | str]) -> list[Card]:
             errors.append(CardError(f"duplicate id, first used at {_where(first)}", card.file,
                                     card.line, card.id))
     if errors:
-        errors.sort(key=lambda e: (str(e.path), e.line or 0))  # stable: file order, then line
+        # files in order; within a card its root causes (a typo'd key) before what follows from them
+        errors.sort(key=lambda e: (str(e.path), getattr(e, "card_line", None) or e.line or 0,
+                                   not getattr(e, "root", False), e.line or 0))
         raise CardErrors(errors)
     return cards
 
@@ -97,15 +99,17 @@ class _Fields:
             if key not in allowed:
                 hint = difflib.get_close_matches(key, allowed, n=1)
                 self.error(f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else ""),
-                           line)
+                           line, root=True)
                 continue
             if key in self.nodes:
-                self.error(f"duplicate key '{key}' (first at line {self.key_lines[key]})", line)
+                self.error(f"duplicate key '{key}' (first at line {self.key_lines[key]})", line, root=True)
                 continue
             self.nodes[key], self.key_lines[key] = value_node, line
 
-    def error(self, message: str, line: int | None = None) -> None:
-        self.errors.append(CardError(message, self.path, line or self.line, self.card_id))
+    def error(self, message: str, line: int | None = None, root: bool = False) -> None:
+        error = CardError(message, self.path, line or self.line, self.card_id)
+        error.card_line, error.root = self.line, root  # for ordering: see load_cards
+        self.errors.append(error)
 
     def text(self, key: str, required: bool = False) -> str | None:
         node = self.nodes.get(key)
@@ -206,7 +210,8 @@ def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         problem = " ".join(str(x) for x in (e.context, e.problem) if x)
-        errors.append(CardError(f"YAML syntax error: {problem}", path, mark.line + 1 if mark else None))
+        errors.append(CardError(f"YAML syntax error: {problem}{_yaml_hint(problem)}", path,
+                                mark.line + 1 if mark else None))
         return []
     except yaml.YAMLError as e:
         errors.append(CardError(f"YAML error: {e}", path))
@@ -240,6 +245,24 @@ def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
     return cards
 
 
+YAML_HINTS = (  # the parser's words -> what the author most likely has to do
+    ("mapping values are not allowed", "a value containing ': ' must be quoted, e.g. back: \"`x`: y\""),
+    ("found character '\\t'", "indent with spaces, not tabs"),
+    ("could not find expected ':'", "a multi-line value needs '|' after its key, or quotes"),
+    ("expected <block end>, but found", "check the indentation of this line against the lines above"),
+    ("found undefined alias", "a value starting with '*' must be quoted"),
+    ("found unexpected end of stream", "a quote or bracket is not closed"),
+    ("found character '`' that cannot start any token", "a value starting with '`' must be quoted"),
+)
+
+
+def _yaml_hint(problem: str) -> str:
+    for words, hint in YAML_HINTS:
+        if words in problem:
+            return f" (hint: {hint})"
+    return ""
+
+
 def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str, deck: str,
                setup: str | None, setup_line: int, description: str | None,
                defaults: dict) -> Card | None:
@@ -252,6 +275,8 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
     f = _Fields(node, path, errors, CARD_KEYS, card_id)
     line = f.key_lines.get("id", f.line)
     f.line = line
+    for error in errors[n_errors:]:
+        error.card_line = line
     cid = f.text("id", required=True)
     if cid is not None and (not ID_RE.match(cid) or len(cid) > 64):
         f.error(f"bad id '{cid}': use at most 64 of a-z, 0-9 and '-', starting with a letter or digit")
@@ -322,13 +347,28 @@ def _check_python(source: str, key: str, first_line: int, error) -> None:
         error(f"'{key}' is not valid Python: {e.msg}", line)
 
 
+def _names_topic(word: str, card: Card) -> bool:
+    word = word.strip().lower()
+    return word in (card.topic.lower(), card.topic_slug, card.file.stem.lower()) or slugify(word) == card.topic_slug
+
+
 def filter_cards(cards: list[Card], topics: Iterable[str] = (), tags: Iterable[str] = ()) -> list[Card]:
-    """Cards matching any of TOPICS (name or slug, any case) and any of TAGS; no match is an error."""
+    """Cards matching any of TOPICS and any of TAGS; no match is an error.
+
+    A topic is named by what a user sees: its name, its slug or its file's stem, in any case
+    (`--topic quantization` for "Post-training quantization" in cards/quantization.yaml).
+    """
     topics, tags = list(topics), list(tags)
     kept = cards
     if topics:
-        wanted = {t.lower() for t in topics} | {slugify(t) for t in topics}
-        kept = [c for c in kept if c.topic.lower() in wanted or c.topic_slug in wanted]
+        chosen: set[str] = set()
+        for word in topics:
+            found = sorted({c.topic for c in cards if _names_topic(word, c)})
+            if len(found) > 1:
+                raise CardError(f"topic {word!r} is ambiguous: it names {', '.join(map(repr, found))}; "
+                                "use the full name")
+            chosen.update(found)
+        kept = [c for c in kept if c.topic in chosen]
         if not kept:
             have = ", ".join(sorted({c.topic for c in cards})) or "none"
             raise CardError(f"no card has topic {' or '.join(map(repr, topics))}; topics: {have}")

@@ -101,6 +101,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["highlight"] = lambda s, lang="python": Markup(highlight_code(s, lang))
     env.filters["cloze"] = cloze
     env.globals["pygments_css"] = pygments_css
+    env.globals["output_label"] = output_label
     return env
 
 
@@ -112,6 +113,12 @@ def image_path(card: Card, target: str) -> Path:
 
 def _markdown_filter(text: str, image_src: Callable[[str], str] | None = None) -> str:
     return Markup(markdown_html(text, image_src))
+
+
+def output_label(card: Card) -> str:
+    """`Output`, or with a tolerance `Output, numbers within 1e-06`: the text shown is then the
+    author's, which TensorFlow's numbers match only that closely."""
+    return "Output" if card.tolerance is None else f"Output, numbers within {card.tolerance:g}"
 
 
 def status_line(card: Card, verdict: Verdict | None, tf_version: str) -> str:

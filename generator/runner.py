@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from typing import Callable, Iterable
 
@@ -23,11 +26,13 @@ class Runner:
         self.proc: subprocess.Popen | None = None
         self.tf_version: str | None = None
         self._stderr: list[bytes] = []
+        self._tmp: str | None = None  # every card's working directory lives below it
 
     def start(self) -> "Runner":
         if self.proc is None:
+            self._tmp = tempfile.mkdtemp(prefix="tfcards-run-")
             env = dict(os.environ, TFCARDS_JOBS=str(self.jobs), TF_CPP_MIN_LOG_LEVEL="3",
-                       PYTHONHASHSEED="0", PYTHONUNBUFFERED="0")
+                       PYTHONHASHSEED="0", PYTHONUNBUFFERED="0", TFCARDS_TMPDIR=self._tmp)
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "generator.zygote"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -43,18 +48,27 @@ class Runner:
                 self._died("while importing TensorFlow")
             self.tf_version = json.loads(line)["tensorflow"]
 
-    def run(self, jobs: Iterable[dict], on_result: Callable[[dict], None]) -> None:
-        """Send every job, then call ON_RESULT with each outcome as it completes."""
+    def run(self, jobs: Iterable[dict], on_result: Callable[[dict], None],
+            on_start: Callable[[str], None] | None = None) -> None:
+        """Send every job, then call ON_RESULT with each outcome as it completes (and ON_START
+        with a job's key when it starts running)."""
         self.start()
         jobs = list(jobs)
         writer = threading.Thread(target=self._send, args=(jobs,), daemon=True)
         writer.start()
         self._ready()
-        for _ in jobs:
+        done = 0
+        while done < len(jobs):
             line = self.proc.stdout.readline()
             if not line:
                 self._died("while running cards")
-            on_result(json.loads(line))
+            message = json.loads(line)
+            if "started" in message:
+                if on_start is not None:
+                    on_start(message["started"])
+                continue
+            done += 1
+            on_result(message)
 
     def _send(self, jobs: list[dict]) -> None:
         try:
@@ -71,9 +85,18 @@ class Runner:
                           + "\n".join(tail))
 
     def close(self) -> None:
+        """Stop the server (it kills its running cards and removes their directories), then
+        remove the run's directory whatever state it was left in (Ctrl-C, a crash)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     def __enter__(self) -> "Runner":
         return self

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
-from . import compare
-from .cache import Cache, card_key, tensorflow_version
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from . import checks, compare
+from .cache import Cache, api_key, card_key, tensorflow_version
 from .cards import Card, Verdict
 from .errors import display_path
 from .runner import DEFAULT_MEMORY, Runner
+
+API_JOB = "tfcards:api"  # the fork-server job that looks the cards' TensorFlow names up
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,15 @@ def default_jobs() -> int:
 
 
 def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | None = None,
-           rerun: bool = False, memory: int = DEFAULT_MEMORY,
-           progress: Callable[[Card, Verdict], None] | None = None) -> Report:
-    """Verdicts for CARDS. Cached outcomes are used unless RERUN; TensorFlow is only imported
-    (in a separate fork server) when some card has to run."""
+           rerun: bool = False, memory: int = DEFAULT_MEMORY, strict: bool = False,
+           progress: Callable[[Card, Verdict], None] | None = None,
+           on_start: Callable[[Card], None] | None = None) -> Report:
+    """Verdicts for CARDS, each with its strict-check findings (with STRICT, a finding fails the
+    card). Cached outcomes are used unless RERUN; TensorFlow is only imported (in a separate
+    fork server) when some card or name lookup has to run. PROGRESS hears of every card that
+    `runs`, ON_START of each card as its run begins."""
     start = time.monotonic()
+    tf = tensorflow_version()
     by_id = {c.id: c for c in cards}
     verdicts: dict[str, Verdict] = {}
     outcomes: dict[str, dict] = {}
@@ -48,7 +57,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
 
     def done(card: Card, verdict: Verdict) -> None:
         verdicts[card.id] = verdict
-        if progress is not None:
+        if progress is not None and card.runs:
             progress(card, verdict)
 
     for card in cards:
@@ -56,6 +65,8 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             done(card, Verdict(card.id, "no-code", "a concept card: nothing to run"))
         elif card.skip is not None:
             done(card, Verdict(card.id, "skipped", card.skip))
+        elif not holds_for(card, tf):
+            done(card, Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}"))
         else:
             keys[card.id] = card_key(card, memory)
             outcome = None if (cache is None or rerun) else cache.get(keys[card.id])
@@ -65,20 +76,61 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
                 outcomes[card.id] = outcome
                 done(card, judge(card, outcome, cached=True))
 
-    tf = tensorflow_version()
-    if to_run:
+    api: dict[str, str | None] = {}
+    unknown = []
+    for name in sorted(checks.mentioned_names(cards)):
+        entry = cache.get_value(api_key(name, tf)) if cache is not None else None
+        if entry is None:
+            unknown.append(name)
+        else:
+            api[name] = entry["why"]
+
+    if to_run or unknown:
+        job_list = [{"key": c.id, "setup": c.setup, "code": c.code, "timeout": c.timeout,
+                     "memory": memory} for c in to_run]
+        if unknown:
+            job_list.append({"key": API_JOB, "resolve": unknown, "timeout": 300, "memory": memory})
         with Runner(jobs or default_jobs()) as runner:
             def received(outcome: dict) -> None:
+                if outcome["key"] == API_JOB:
+                    found = outcome.get("value") or {}
+                    for name in unknown:
+                        if name in found and cache is not None:
+                            cache.put_value(api_key(name, tf), {"why": found[name]})
+                        api[name] = found.get(name, f"`{name}` could not be looked up (the lookup "
+                                                      f"{outcome.get('status', 'failed')})")
+                    return
                 card = by_id[outcome["key"]]
                 outcomes[card.id] = outcome
                 if cache is not None:
                     cache.put(keys[card.id], outcome)
                 done(card, judge(card, outcome))
 
-            runner.run(({"key": c.id, "setup": c.setup, "code": c.code, "timeout": c.timeout,
-                         "memory": memory} for c in to_run), received)
+            started = None if on_start is None else (lambda key: key in by_id and on_start(by_id[key]))
+            runner.run(job_list, received, started)
             tf = runner.tf_version or tf
-    return Report(tuple(verdicts[c.id] for c in cards), tf, time.monotonic() - start, outcomes)
+
+    repeats = checks.first_asked(cards)
+    final = []
+    for card in cards:
+        verdict = verdicts[card.id]
+        seen = checks.Seen(outcomes.get(card.id), api, repeats.get(card.id))
+        findings = checks.check(card, seen)
+        if strict and findings and verdict.status != "failed":
+            verdict = replace(verdict, status="failed", reason=str(findings[0]),
+                              detail="\n".join(map(str, findings)))
+        final.append(replace(verdict, findings=findings))
+    return Report(tuple(final), tf, time.monotonic() - start, outcomes)
+
+
+def holds_for(card: Card, tf_version: str) -> bool:
+    """Whether CARD's `tensorflow` range includes TF_VERSION (a card without one holds for all)."""
+    if card.tensorflow is None:
+        return True
+    try:
+        return SpecifierSet(card.tensorflow).contains(Version(tf_version), prereleases=True)
+    except InvalidVersion:  # a TensorFlow we cannot read the version of: run the card
+        return True
 
 
 def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:

@@ -5,9 +5,11 @@ shared interpreter lets cards leak state into each other. A child forked from a 
 imported TensorFlow but never ran an op starts in milliseconds with pristine state (no eager
 context, no thread pools yet, seeds freshly set), and whatever it does dies with it.
 
-Protocol (JSON lines): jobs arrive on stdin, `{"key", "setup", "code", "timeout", "memory"}`;
-results leave on the original stdout, `{"key", "status", "stdout", "stderr", ...}` in
-completion order. The first line out is `{"ready": true, "tensorflow": "<version>"}`.
+Protocol (JSON lines): jobs arrive on stdin, `{"key", "setup", "code", "timeout", "memory"}`
+(or `{"key", "resolve": [names]}` to look TensorFlow names up, see apinames.py); results
+leave on the original stdout, `{"key", "status", "stdout", "stderr", "exception", "warnings",
+...}` in completion order, each job announced by `{"started": key}` when its child forks.
+The first line out is `{"ready": true, "tensorflow": "<version>"}`.
 This module is run as `python -m generator.zygote` by `runner.py`; never import it in the
 main process (it imports TensorFlow).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 import linecache
+import logging
 import os
 import random
 import resource
@@ -26,6 +29,9 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
+
+from generator.apinames import resolve
 
 STDOUT_CAP = 1 << 20  # a card printing more than this is a flood: killed and failed
 STDERR_KEEP = 64 << 10  # stderr is only shown to humans: keep the head
@@ -78,7 +84,10 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         # since (by library code), so reset them here: microseconds, where TF's path costs 12 ms.
         random.seed(0)
         np.random.seed(0)
-        result: dict = {"exception": None}
+        result: dict = {"exception": None, "warnings": _capture_warnings()}
+        if "resolve" in job:
+            result["value"] = resolve(job["resolve"])
+            job = {"code": None}
         namespace = {"__name__": "__main__", "__builtins__": __builtins__, "tf": tf, "np": np}
         try:
             for source, filename in ((job.get("setup"), SETUP_FILE), (job["code"], CODE_FILE)):
@@ -100,6 +109,31 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         os._exit(0)
     except BaseException:
         os._exit(70)
+
+
+def _capture_warnings() -> list[str]:
+    """Record, as well as print, every warning and TensorFlow's deprecation log lines: the
+    strict `deprecated` rule reads them from the outcome."""
+    seen: list[str] = []
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        text = str(message).strip()
+        seen.append(f"{category.__name__}: {text.splitlines()[0] if text else ''}")
+        show(message, category, filename, lineno, file, line)
+
+    class Deprecations(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                text = record.getMessage().strip()
+            except Exception:  # a malformed log call is not ours to report
+                return
+            if "deprecat" in text.lower():
+                seen.append(text.splitlines()[0])
+
+    warnings.showwarning = showwarning
+    logging.getLogger("tensorflow").addHandler(Deprecations(logging.WARNING))
+    return seen
 
 
 def _describe(e: BaseException) -> dict:
@@ -136,6 +170,8 @@ class _Running:
 
 def serve() -> None:
     _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # ...with SIGTERM: clean up, then exit
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not corrupt the protocol
     tf, np = _prepare_tensorflow()
@@ -155,12 +191,23 @@ def serve() -> None:
     pending: list[dict] = []
     running: dict[int, _Running] = {}
     exiting: list[int] = []  # reported children not yet reaped
+    try:
+        _loop(proto, sel, wake_r, pending, running, exiting, tf, np, jobs_max)
+    finally:  # stopped or failed: leave no child and no card directory behind
+        for child in running.values():
+            _kill(child, "stopped")
+            os.waitpid(child.pid, 0)
+            shutil.rmtree(child.tmpdir, ignore_errors=True)
+
+
+def _loop(proto, sel, wake_r, pending, running, exiting, tf, np, jobs_max) -> None:
     inbuf = b""
     stdin_open = True
     while stdin_open or pending or running:
         while pending and len(running) < jobs_max:
             child = _start(pending.pop(0), sel, tf, np)
             running[child.pid] = child
+            proto.write(json.dumps({"started": child.job["key"]}) + "\n")
         now = time.monotonic()
         timeout = min((c.deadline for c in running.values()), default=now + 1) - now
         for key, _ in sel.select(timeout=max(0.0, min(timeout, 0.5))):
@@ -200,7 +247,7 @@ def serve() -> None:
 
 
 def _start(job: dict, sel: selectors.BaseSelector, tf, np) -> _Running:
-    tmpdir = tempfile.mkdtemp(prefix="tfcards-card-")
+    tmpdir = tempfile.mkdtemp(prefix="tfcards-card-", dir=os.environ.get("TFCARDS_TMPDIR") or None)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     res_r, res_w = os.pipe()
@@ -210,6 +257,8 @@ def _start(job: dict, sel: selectors.BaseSelector, tf, np) -> _Running:
     if pid == 0:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for fd in (out_r, err_r, res_r):
             os.close(fd)
         _child(job, tmpdir, out_w, err_w, res_w, tf, np)
@@ -292,7 +341,7 @@ def _finish(child: _Running, status: int, rusage) -> dict:
         out["status"] = child.killed
     elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and child.data["result"]:
         out["status"] = "completed"
-        out["exception"] = json.loads(child.data["result"])["exception"]
+        out.update(json.loads(child.data["result"]))
     elif os.WIFSIGNALED(status):
         out["status"] = "crashed"
         out["signal"] = signal.Signals(os.WTERMSIG(status)).name

@@ -215,3 +215,17 @@ def test_package_is_a_plain_zip_with_fixed_times(deck_dir, tmp_path):
     with zipfile.ZipFile(apkg) as zf:
         assert zf.namelist()[:2] == ["collection.anki2", "media"]
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_an_output_compared_with_a_tolerance_says_so(deck_dir):
+    from dataclasses import replace
+
+    from generator import render
+    from generator.anki import render_fields
+
+    card = next(c for c in load_cards([deck_dir]) if c.output is not None)
+    env = render.environment()
+    exact = render_fields(card, env, "2.21.0")[0]
+    approx = render_fields(replace(card, tolerance=1e-6), env, "2.21.0")[0]
+    assert any('<div class="label">Output</div>' in f for f in exact)
+    assert any('<div class="label">Output, numbers within 1e-06</div>' in f for f in approx)

@@ -16,18 +16,18 @@ DECK = """
 topic: Tensors
 cards:
   - id: true-claim
-    front: q
+    front: What does it print?
     back: a
     tags: [eager]
     code: print(tf.constant(4))
     output: tf.Tensor(4, shape=(), dtype=int32)
   - id: false-claim
-    front: q
+    front: What does it print, really?
     back: a
     code: print(tf.constant(4))
     output: tf.Tensor(4, size=(), dtype=int32)
   - id: skipped-claim
-    front: q
+    front: What would it print?
     back: a
     code: print(1)
     output: "1"
@@ -60,7 +60,8 @@ def test_verify_reports_failures_summary_and_json(project):
     assert report["tensorflow"].startswith("2.")
     rows = {c["id"]: c for c in report["cards"]}
     assert rows["false-claim"] == {"id": "false-claim", "topic": "Tensors", "file": "cards/tensors.yaml",
-                                   "line": 9, "status": "failed", "reason": "output differs from 'output'"}
+                                   "line": 9, "status": "failed", "reason": "output differs from 'output'",
+                                   "findings": []}
     assert rows["skipped-claim"]["status"] == "skipped" and rows["skipped-claim"]["reason"] == "needs a GPU"
     assert rows["concept"]["status"] == "no-code" and rows["concept"]["reason"]
     assert rows["true-claim"]["status"] == "passed"
@@ -77,9 +78,9 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(project):
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
         lines = [l for l in result.output.splitlines() if l.strip()]
-        assert lines == [
-            "error: cards/tensors.yaml:13: card 'false-claim': a card with 'code' needs 'output' or 'raises' (or both)",
-            "error: cards/tensors.yaml:14: card 'false-claim': unknown key 'ouput' (did you mean 'output'?)"]
+        assert lines == [  # the root cause first, then what follows from it
+            "error: cards/tensors.yaml:14: card 'false-claim': unknown key 'ouput' (did you mean 'output'?)",
+            "error: cards/tensors.yaml:13: card 'false-claim': a card with 'code' needs 'output' or 'raises' (or both)"]
 
 
 @pytest.mark.parametrize("args, words", [
@@ -118,3 +119,57 @@ def test_every_command_and_option_has_help_and_is_documented(name):
             assert param.help, f"{name} {param.opts}"
             assert any(opt in readme for opt in param.opts if opt.startswith("--")) or param.name in (
                 "cache_dir", "help"), f"{name} {param.opts} missing from README"
+
+
+def test_junit_report_has_a_case_per_card_with_the_diff(project):
+    from xml.etree import ElementTree as ET
+
+    result = run("verify", "--junit", "junit.xml")
+    assert result.exit_code == 1
+    root = ET.parse(project / "junit.xml").getroot()
+    assert root.tag == "testsuites" and root.get("tests") == "4" and root.get("failures") == "1"
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert set(cases) == {"true-claim", "false-claim", "skipped-claim", "concept"}
+    failure = cases["false-claim"].find("failure")
+    assert failure.get("message") == "output differs from 'output'"
+    assert "+tf.Tensor(4, shape=(), dtype=int32)" in failure.text
+    assert cases["false-claim"].get("file") == "cards/tensors.yaml" and cases["false-claim"].get("line") == "9"
+    assert cases["skipped-claim"].find("skipped").get("message") == "needs a GPU"
+    assert cases["true-claim"].find("failure") is None and cases["true-claim"].find("skipped") is None
+
+
+def test_a_version_range_outside_this_tensorflow_skips_the_card(project):
+    (project / "cards" / "old.yaml").write_text(
+        "topic: Old\ntensorflow: '<2.0'\ncards:\n  - id: tf1-only\n    front: q\n    back: a\n"
+        "    code: print(tf.Session)\n    output: x\n")
+    result = run("verify", "--topic", "old", "--report", "r.json")
+    assert result.exit_code == 0, result.output
+    row = json.loads((project / "r.json").read_text())["cards"][0]
+    assert row["status"] == "skipped"
+    assert re.fullmatch(r"holds for TensorFlow <2\.0; this is 2\.\d+\.\d+", row["reason"])
+
+
+def test_ctrl_c_leaves_no_card_directories_behind(project, tmp_path):
+    """SIGINT to the whole foreground process group, as a terminal sends it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (project / "cards" / "hang.yaml").write_text(
+        "topic: Hang\ncards:\n  - id: hangs\n    front: q\n    back: a\n    code: |\n"
+        "      import time\n      open('here', 'w').close()\n      time.sleep(120)\n    output: x\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "verify", "--no-cache", "--topic", "hang"],
+                            cwd=project, env=dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp.glob("tfcards-run-*/tfcards-card-*/here")):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert list(tmp.iterdir()) == [], "the run left its directories behind"

@@ -99,7 +99,40 @@ BROKEN = {
     "front-not-text": (CARD.replace("front: q", "front: [q]"), 4, "c", "'front' must be text"),
     "missing-image": (CARD.replace("back: a", "back: '![x](images/none.png)'"), 5, "c", "image 'images/none.png' not found"),
     "remote-image": (CARD.replace("back: a", "back: '![x](https://x.org/a.png)'"), 5, "c", "not a URL"),
+    "colon-in-value": ("topic: T\ncards:\n  - id: c\n    front: q\n    back: note: this\n", 5, None,
+                       "a value containing ': ' must be quoted"),
+    "bad-whitespace": (CARD + "    whitespace: loose\n", 6, "c", "'whitespace' must be one of normalize, exact"),
+    "bad-specifier": (CARD + "    tensorflow: '2.16+'\n", 6, "c", "'tensorflow' must be a version specifier"),
+    "bad-topic-specifier": ("topic: T\ntensorflow: '=>2.16'\ncards:\n  - id: c\n    front: q\n    back: a\n",
+                            2, None, "'tensorflow' must be a version specifier"),
+    "allow-unknown-rule": (CARD + "    allow: {spoilers: x}\n", 6, "c", "did you mean 'spoiler'?"),
 }
+
+
+def test_topic_file_defaults_apply_unless_a_card_overrides(write_cards):
+    root = write_cards({"t.yaml": """
+        topic: T
+        tolerance: 1e-3
+        whitespace: exact
+        tensorflow: ">=2.16"
+        cards:
+          - id: inherits
+            front: q
+            back: a
+          - id: overrides
+            front: q2
+            back: a
+            tolerance: 1e-6
+            whitespace: normalize
+            tensorflow: "<3"
+            allow: {grounded: "rounded on purpose", atomic: "a list on purpose"}
+        """})
+    inherits, overrides = load_cards([root])
+    assert (inherits.tolerance, inherits.whitespace, inherits.tensorflow) == (1e-3, "exact", ">=2.16")
+    assert (overrides.tolerance, overrides.whitespace, overrides.tensorflow) == (1e-6, "normalize", "<3")
+    assert overrides.allowed == {"grounded": "rounded on purpose", "atomic": "a list on purpose"}
+    plain = write_cards({"u.yaml": CARD}, root=root.parent / "plain")
+    assert load_cards([plain])[0].whitespace == "normalize"
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
@@ -174,6 +207,19 @@ def deck(write_cards):
 ])
 def test_filters_or_within_a_kind_and_across_kinds(deck, topics, tags, ids):
     assert [c.id for c in filter_cards(deck, topics, tags)] == ids
+
+
+def test_a_topic_is_named_by_name_slug_or_file_stem(deck):
+    assert [c.id for c in filter_cards(deck, ["A"], [])] == ["ptq-1", "ptq-2"]  # a.yaml
+    assert [c.id for c in filter_cards(deck, ["post training quantization"], [])] == ["ptq-1", "ptq-2"]
+
+
+def test_an_ambiguous_topic_word_lists_the_candidates(write_cards):
+    one = "topic: {t}\ncards:\n  - id: {i}\n    front: q\n    back: a\n"
+    root = write_cards({"data.yaml": one.format(t="Input pipelines", i="a"),
+                        "other.yaml": one.format(t="Data", i="b")})
+    with pytest.raises(CardError, match="topic 'data' is ambiguous: it names 'Data', 'Input pipelines'"):
+        filter_cards(load_cards([root]), ["data"], [])
 
 
 def test_a_filter_matching_nothing_lists_what_exists(deck):

@@ -84,3 +84,50 @@ def test_update_keeps_crlf_line_endings(tmp_path, monkeypatch):
     CliRunner().invoke(main, ["verify", "--update", "--no-cache", str(path)])
     want = crlf.replace("tf.Tensor(4, size=(), dtype=int32)", "tf.Tensor(4, shape=(), dtype=int32)")
     assert path.read_bytes().decode() == want
+
+
+def test_update_summary_counts_rewritten_cards_as_updated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cards" / "tensors.yaml"
+    path.parent.mkdir()
+    path.write_text(SOURCE.split("  - id: unfixable")[0])
+    result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "updated 4 value(s) of 4 card(s) in 1 file(s)" in result.output
+    assert "1 passed, 4 updated, 0 failed" in result.output
+
+
+def test_update_with_nothing_to_rewrite_says_so(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cards" / "t.yaml"
+    path.parent.mkdir()
+    path.write_text("topic: T\ncards:\n  - id: ok\n    front: q\n    back: a\n    code: print(1)\n    output: '1'\n")
+    result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
+    assert result.exit_code == 0 and "updated 0 value(s)" in result.output and "1 passed" in result.output
+
+
+def test_update_shows_a_refusal_when_nothing_else_changed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cards" / "t.yaml"
+    path.parent.mkdir()
+    source = ("topic: T\ncards:\n  - id: stopped-raising\n    front: q\n    back: a\n    code: print(1)\n"
+              "    raises: ValueError\n")
+    path.write_text(source)
+    result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
+    assert result.exit_code == 1
+    assert "FAILED cards/t.yaml:3: card 'stopped-raising': nothing was raised" in result.output
+    assert "no topic files" not in result.output and path.read_text() == source
+
+
+def test_update_leaves_alone_what_matches_under_the_cards_rules(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cards" / "t.yaml"
+    path.parent.mkdir()
+    source = ("topic: T\ntolerance: 1e-6\ncards:\n  - id: padded\n    front: q\n    back: a\n"
+              "    code: print(np.array([4.0000001, 1.5], dtype=np.float32))\n"
+              "    output: |\n      [4.        1.5      ]\n"
+              "  - id: wrapped\n    front: q2\n    back: a\n    code: print(tf.constant([1, 2]))\n"
+              "    output: |\n      tf.Tensor([1 2],\n                shape=(2,), dtype=int32)\n")
+    path.write_text(source)
+    result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
+    assert result.exit_code == 0 and path.read_text() == source, result.output

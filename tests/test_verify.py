@@ -55,9 +55,21 @@ def engine_cards():
     return load_cards([ENGINE])
 
 
+PROGRESS: dict[str, list[str]] = {"started": [], "finished": []}
+
+
 @pytest.fixture(scope="session")
 def engine_report(engine_cards):
-    return verify(engine_cards, jobs=2, memory=MEMORY)
+    return verify(engine_cards, jobs=2, memory=MEMORY,
+                  on_start=lambda card: PROGRESS["started"].append(card.id),
+                  progress=lambda card, verdict: PROGRESS["finished"].append(card.id))
+
+
+def test_progress_hears_each_running_card_once(engine_cards, engine_report):
+    """The bar's total is the cards that run: no-code and skipped cards must not tick it."""
+    runs = sorted(c.id for c in engine_cards if c.runs)
+    assert sorted(PROGRESS["finished"]) == runs
+    assert sorted(PROGRESS["started"]) == runs  # each named while it runs, hangs included
 
 
 def verdicts(report):
@@ -90,7 +102,7 @@ def test_traceback_names_the_card_file_and_line(engine_report, engine_cards):
 
 
 @pytest.mark.parametrize("card_id, words", [
-    ("hangs", "timed out after 2 s"),
+    ("hangs", "timed out after 2 s (give the card a larger `timeout:`)"),
     ("exits", "exited with status 3"),
     ("segfaults", "SIGSEGV"),
     ("floods", "too much output"),

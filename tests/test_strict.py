@@ -1,0 +1,161 @@
+"""The strict checks on real TensorFlow: each rule fires on its bad card alone, `allow` silences
+it, an unused `allow` is reported, and a cached run finds the same without TensorFlow."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import generator.verify as verify_module
+from generator import checks
+from generator.cache import Cache
+from generator.cli import main
+from generator.errors import CardErrors
+from generator.load import load_cards
+from generator.verify import verify
+
+from conftest import DATA
+
+RULES = DATA / "strict" / "rules.yaml"
+
+# card id -> the rules that must fire on it (every other card in the file must be clean)
+EXPECTED = {
+    "api-bad": {"api"},
+    "deprecated-bad": {"deprecated"},
+    "deprecated-warning": {"deprecated"},
+    "grounded-bad": {"grounded"},
+    "atomic-long": {"atomic"},
+    "atomic-two-questions": {"atomic"},
+    "atomic-list": {"atomic"},
+    "duplicate-bad": {"duplicate"},
+    "spoiler-cloze-bad": {"spoiler"},
+    "spoiler-reverse-bad": {"spoiler"},
+    "allow-unused": {"allow"},
+}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return Cache(tmp_path_factory.mktemp("strict-cache"))
+
+
+@pytest.fixture(scope="module")
+def cards():
+    return load_cards([RULES])
+
+
+@pytest.fixture(scope="module")
+def report(cards, cache):
+    return verify(cards, jobs=2, cache=cache, strict=True)
+
+
+def findings(report):
+    return {v.card_id: v.findings for v in report.verdicts}
+
+
+def test_rules_are_the_documented_six():
+    assert checks.RULE_NAMES == ("api", "deprecated", "grounded", "atomic", "duplicate", "spoiler")
+    doc = (Path(__file__).parent.parent / "docs" / "card-format.md").read_text()
+    for rule in checks.RULES:
+        assert f"| `{rule.__name__}` | {checks.summary(rule)} |" in doc, rule.__name__
+
+
+@pytest.mark.parametrize("card_id", sorted({c.id for c in load_cards([RULES])}))
+def test_each_rule_fires_on_its_bad_card_alone(report, card_id):
+    fired = {f.rule for f in findings(report)[card_id]}
+    assert fired == EXPECTED.get(card_id, set()), findings(report)[card_id]
+
+
+def test_strict_fails_the_card_with_the_rule_in_brackets(report):
+    verdicts = {v.card_id: v for v in report.verdicts}
+    for card_id, rules in EXPECTED.items():
+        assert verdicts[card_id].status == "failed", card_id
+        assert verdicts[card_id].reason.startswith(f"[{sorted(rules)[0]}] "), verdicts[card_id].reason
+    assert verdicts["grounded-good"].status == "passed"
+    assert verdicts["api-allowed"].status == "no-code"
+
+
+@pytest.mark.parametrize("card_id, words", [
+    ("api-bad", "`tf.lite.Optimize.DEFALT` does not exist in TensorFlow 2."),
+    ("api-bad", "did you mean `tf.lite.Optimize.DEFAULT`?"),
+    ("deprecated-bad", "disable_resource_variables (from tensorflow.python.ops.resource_variables_toggle) "
+                       "is deprecated"),
+    ("deprecated-warning", "UserWarning: this API is going away"),
+    ("grounded-bad", "the answer says `float64`"),
+    ("atomic-long", "words (at most 40)"),
+    ("atomic-two-questions", "asks 2 questions"),
+    ("atomic-list", "a list of 3 items"),
+    ("duplicate-bad", "same question as card 'duplicate-first' (tests/data/strict/rules.yaml:"),
+    ("spoiler-cloze-bad", "deletion c1 `int32`"),
+    ("spoiler-reverse-bad", "asks for `tf.shape(t)`"),
+    ("allow-unused", "'allow: atomic' silences nothing"),
+])
+def test_findings_say_what_is_wrong(report, card_id, words, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    assert any(words in f.message for f in findings(report)[card_id]), findings(report)[card_id]
+
+
+def test_cached_strict_run_finds_the_same_without_tensorflow(cards, cache, report, monkeypatch):
+    class NoRunner:
+        def __init__(self, *a, **k):
+            raise AssertionError("a fully cached strict run started the TensorFlow runner")
+
+    monkeypatch.setattr(verify_module, "Runner", NoRunner)
+    again = verify(cards, cache=cache, strict=True)
+    assert findings(again) == findings(report)
+    ran = {c.id for c in cards if c.code is not None}
+    assert all(v.cached for v in again.verdicts if v.card_id in ran)
+    assert "tensorflow" not in sys.modules
+
+
+def test_cli_warns_without_strict_and_fails_with_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    runner = CliRunner()
+    args = ["verify", str(RULES.relative_to(Path.cwd())), "--cache-dir", str(tmp_path / "c")]
+    plain = runner.invoke(main, args + ["--report", str(tmp_path / "r.json")])
+    assert plain.exit_code == 0, plain.output
+    assert ("warning: tests/data/strict/rules.yaml:11: card 'api-bad': [api] `tf.lite.Optimize.DEFALT` "
+            "does not exist in TensorFlow 2.") in plain.output
+    rows = {c["id"]: c for c in json.loads((tmp_path / "r.json").read_text())["cards"]}
+    assert rows["api-good"]["findings"] == []
+    assert rows["grounded-bad"]["findings"] == [
+        {"rule": "grounded", "message": "the answer says `float64`, but the code's output does not show it"}]
+
+    strict = runner.invoke(main, args + ["--strict", "--junit", str(tmp_path / "j.xml")])
+    assert strict.exit_code == 1
+    line = RULES.read_text().splitlines().index("  - id: grounded-bad") + 1
+    assert f"FAILED tests/data/strict/rules.yaml:{line}: card 'grounded-bad': [grounded] the answer says" in strict.output
+    assert f"{len(EXPECTED)} failed" in strict.output
+
+
+@pytest.mark.parametrize("allow, words", [
+    ('{gruonded: "x"}', "'allow' names an unknown rule 'gruonded' (did you mean 'grounded'?)"),
+    ('{grounded: ""}', "'allow: grounded' needs a reason"),
+    ("[grounded]", "'allow' must map rule names to reasons"),
+])
+def test_loader_rejects_bad_allow(write_cards, allow, words):
+    root = write_cards({"t.yaml": f"topic: T\ncards:\n  - id: c\n    front: q\n    back: a\n    allow: {allow}\n"})
+    with pytest.raises(CardErrors) as e:
+        load_cards([root])
+    assert words in str(e.value) and "t.yaml:6: card 'c'" in str(e.value)
+
+
+def test_build_with_strict_writes_nothing(tmp_path, monkeypatch, write_cards):
+    root = write_cards({"t.yaml": """
+        topic: T
+        cards:
+          - id: c
+            front: What dtype?
+            back: "`float64`"
+            code: print(tf.constant(1.0).dtype)
+            output: "<dtype: 'float32'>"
+        """})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["build", str(root), "--strict", "--out", "out"])
+    assert result.exit_code == 1 and "[grounded]" in result.output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    lenient = CliRunner().invoke(main, ["build", str(root), "--out", "out"])
+    assert lenient.exit_code == 0 and "warning: cards/t.yaml:3: card 'c': [grounded]" in lenient.output
