@@ -13,7 +13,8 @@ import re
 
 WHITESPACE_MODES = ("normalize", "exact")
 # "32..." is 32 followed by an ellipsis; "int32" and "x1" hold no number (a letter before it).
-NUMBER = (r"(?<![\w.])[-+]?(?:(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)(?![\w])")
+# A trailing `j` makes an imaginary part: NumPy's `1.+2.5j`, Python's `(1+2j)`.
+NUMBER = (r"(?<![\w.])[-+]?(?:(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)j?(?![\w])")
 _TOKENS = re.compile(r"(\.\.\.)|(" + NUMBER + ")")
 _INTEGER = re.compile(r"[-+]?\d+\Z")
 _PUNCT_SPACE = re.compile(r"\s*([\[\](){},=])\s*")
@@ -84,15 +85,23 @@ def _literal(text: str, whitespace: str, tolerance: float | None) -> str:
 
 
 def _close(want: str, got: str, tolerance: float | None) -> bool:
-    """Two number tokens. Integers against integers are exact (shapes, counts, indices are
-    claims); anything else compares relatively, NaN only with NaN, -0. equal to 0. as in NumPy."""
-    if _INTEGER.match(want) and _INTEGER.match(got):
+    """Two number tokens. A number is an integer, a float or an imaginary part, and matches
+    only its own kind: `[4 1]` (an int array) is not `[4. 1.]`. Integers are exact (shapes,
+    counts, indices are claims); floats and imaginary parts compare relatively, NaN only with
+    NaN, -0. equal to 0. as in NumPy."""
+    if _kind(want) != _kind(got):
+        return False
+    if _kind(want) == "int":
         return int(want) == int(got)
-    w, g = float(want), float(got)
+    w, g = float(want.removesuffix("j")), float(got.removesuffix("j"))
     if math.isnan(w) or math.isnan(g):
         return math.isnan(w) and math.isnan(g)
     tol = tolerance or 0.0
     return math.isclose(w, g, rel_tol=tol, abs_tol=tol if w == 0 else 0.0)
+
+
+def _kind(token: str) -> str:
+    return "imaginary" if token.endswith("j") else "int" if _INTEGER.match(token) else "float"
 
 
 def diff(expected: str, actual: str) -> str:

@@ -17,7 +17,7 @@ REPR = "<tf.Tensor: shape=(5,), dtype=int32, numpy=array([2, 3, 4, 5, 6], dtype=
     ("a ... c", "a b c", None),
     ("[0.3333333 1.5]", "[0.33333334 1.5]", 1e-6),
     ("x = 0.0", "x = 1e-9", 1e-6),
-    ("nan, -1.0e+2", "nan, -100", 1e-9),
+    ("nan, -1.0e+2", "nan, -100.", 1e-9),  # a float in another notation (`-100` would be an int)
     ("float32 ... 2.0", "float32 anything 2.0000001", 1e-6),
 ], ids=str)
 def test_matches(expected, actual, tolerance):
@@ -32,6 +32,8 @@ def test_matches(expected, actual, tolerance):
     ("[0.333 1.5]", "[0.334 1.5]", 1e-6),
     ("nan", "1.0", 1e-3),
     ("int32", "float32", 1e-3),
+    ("4.0", "4", 1e-3),  # a Python float is not an int
+    ("(1+2j)", "(1+2)", 1e-3),  # an imaginary part is not a real one
 ], ids=str)
 def test_mismatches(expected, actual, tolerance):
     assert not matches(expected, actual, tolerance)
@@ -91,6 +93,12 @@ RULES = [
     ("integers are exact even with a tolerance (shapes, counts)",
      ("shape=(1000,) 0.5", "shape=(1000,) 0.5000001", 1e-2),
      ("shape=(1000,) 0.5", "shape=(1001,) 0.5", 1e-2)),
+    ("an imaginary part is a number too",
+     ("[1.+2.5j]", "[1.0000001+2.5000001j]", 1e-6),
+     ("[1.+2.5j]", "[1.+2.6j]", 1e-6)),
+    ("an integer matches only an integer, a float only a float",
+     ("[4 1] 0.5", "[4 1] 0.5000001", 1e-6),
+     ("[4 1] 0.5", "[4. 1.] 0.5", 1e-6)),
     ("digits inside a dtype name are not numbers",
      ("int32 1.0", "int32 1.0001", 1.0),
      ("int32 1.0", "int64 1.0", 1.0)),
