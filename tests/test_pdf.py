@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pdfplumber
@@ -10,9 +11,9 @@ import pypdf
 import pytest
 
 from generator import pdf
-from generator.pdf import chunks
 from generator.load import filter_cards, load_cards
-from generator.pdf.geometry import CARD_SIZES, duplex_sheet, foldover_sheet
+from generator.pdf import chunks
+from generator.pdf.geometry import CARD_SIZES, FLOOR_PT, duplex_sheet, foldover_sheet
 from generator.render import default_templates_dir
 
 DATA = Path(__file__).parent / "data" / "pdf"
@@ -229,7 +230,7 @@ def test_too_long_card_is_reported_and_printed_whole(tmp_path):
     assert len(texts) > grid_pages + 1
     # the card that fits only at a smaller size was shrunk, not clipped, and not reported
     medium = next(c for c in cards if c.id == "l-medium")
-    assert squash(plain(medium.back)) in joined
+    assert squash(plain(medium.back)) in squash(slot_text(result.path, 1, sheet.backs[1]))
     with pdfplumber.open(result.path) as doc:
         sizes = {round(ch["size"], 1) for ch in doc.pages[1].chars if ch["text"] == "T"}
     assert min(sizes) < 10 and min(sizes) >= 6.5
@@ -339,3 +340,137 @@ def test_highlighting_a_template_styles_is_kept(deck, tmp_path):
     with pdfplumber.open(result.path) as doc:
         colours = {tuple(ch["non_stroking_color"] or ()) for page in doc.pages for ch in page.chars}
     assert (1, 0, 0) in colours
+
+
+# --- flashcards that read at arm's length --------------------------------------------------------
+
+TODAY_MIN_PT = 0.7 * FLOOR_PT  # the smallest type before the sides grew: an "Output" label at the floor
+
+
+def slot_chars(path: Path, page: int, rect) -> list[dict]:
+    """The characters whose centre lies inside one card slot (mm) of one page, sizes in pt."""
+    with pdfplumber.open(path) as doc:
+        return [c for c in doc.pages[page].chars
+                if rect.x <= (c["x0"] + c["x1"]) / 2 / PT_PER_MM <= rect.x + rect.w
+                and rect.y <= (c["top"] + c["bottom"]) / 2 / PT_PER_MM <= rect.y + rect.h]
+
+
+def body_chars(chars: list[dict], meta_pt: float) -> list[dict]:
+    """A side's own text: without the id/topic strip and the "verified with" line (set at META_PT)."""
+    return [c for c in chars if c["text"].strip() and abs(c["size"] - meta_pt) > 0.05]
+
+
+def test_short_questions_are_large_and_centred_in_their_slot(built, deck):
+    """On a deck of short questions every question is set at 14 pt or more, and its block (text and
+    code) is centred in the slot, across and down, within 3 mm."""
+    result = built("duplex")
+    sheet = duplex_sheet("a4", "3x5")
+    for n, card in enumerate(deck):
+        rect = sheet.fronts[n % sheet.per_page]
+        chars = body_chars(slot_chars(result.path, 2 * (n // sheet.per_page), rect), sheet.card.meta_pt)
+        assert chars, card.id
+        sans = [c["size"] for c in chars if "Mono" not in c["fontname"]]
+        assert min(sans) >= 14, (card.id, min(sans))
+        left, right = min(c["x0"] for c in chars) / PT_PER_MM, max(c["x1"] for c in chars) / PT_PER_MM
+        top, bottom = min(c["top"] for c in chars) / PT_PER_MM, max(c["bottom"] for c in chars) / PT_PER_MM
+        assert abs((left + right) / 2 - (rect.x + rect.w / 2)) < 3, (card.id, left, right, rect)
+        assert abs((top + bottom) / 2 - (rect.y + rect.h / 2)) < 3, (card.id, top, bottom, rect)
+
+
+def test_code_on_a_centred_front_is_left_aligned_and_not_wrapped(built, deck):
+    result = built("duplex")
+    sheet = duplex_sheet("a4", "3x5")
+    n = next(i for i, c in enumerate(deck) if c.id == "k-dense")
+    chars = slot_chars(result.path, 2 * (n // sheet.per_page), sheet.fronts[n % sheet.per_page])
+    # the code's characters: DejaVu Sans Mono below the question (the question has inline code too)
+    question_bottom = max(c["bottom"] for c in chars if "Mono" not in c["fontname"] and c["size"] > 10)
+    code = [c for c in chars if "Mono" in c["fontname"] and c["top"] > question_bottom]
+    lines = sorted({round(c["top"], 1) for c in code})
+    assert len(lines) == len(deck[n].code.splitlines()) == 2  # one printed line per source line
+    starts = [min(c["x0"] for c in code if round(c["top"], 1) == t) for t in lines]
+    assert abs(starts[0] - starts[1]) < 0.5  # left-aligned inside the centred block
+
+
+def test_long_cards_fit_their_slots_at_no_less_than_the_floor(tmp_path):
+    """On a deck of long cards nothing leaves its slot's body, every card's text is printed whole
+    in its slot, and no type is smaller than before the sides grew."""
+    cards = load_cards([DATA / "dense.yaml", DATA / "long.yaml"])
+    result = pdf.write_pdf(cards, tmp_path / "dense.pdf", tf_version=TF)
+    assert result.overflowing == ("l-huge",)
+    grid = [c for c in cards if c.id not in result.overflowing]
+    sheet = duplex_sheet("a4", "3x5")
+    meta = sheet.card.meta_pt
+    sizes = []
+    for n, card in enumerate(grid):
+        for page, rect, want in ((2 * (n // sheet.per_page), sheet.fronts[n % sheet.per_page], side_texts(card)[0]),
+                                 (2 * (n // sheet.per_page) + 1, sheet.backs[n % sheet.per_page], side_texts(card)[1])):
+            chars = slot_chars(result.path, page, rect)
+            text = squash("".join(c["text"] for c in chars))
+            for w in want:
+                assert squash(w) in text, (card.id, w)
+            body = body_chars(chars, meta)
+            # the side's body size: its most common size in DejaVu Sans (code and labels are smaller)
+            sizes.append(Counter(round(c["size"], 1) for c in body if "Mono" not in c["fontname"]).most_common(1)[0][0])
+            # inside the slot, clear of the id strip at the top and the status line at the bottom
+            strip = meta * 1.25 / PT_PER_MM
+            assert min(c["top"] for c in body) / PT_PER_MM >= rect.y + strip, card.id
+            assert max(c["bottom"] for c in body) / PT_PER_MM <= rect.y + rect.h - strip, card.id
+            assert all(rect.x <= c["x0"] / PT_PER_MM and c["x1"] / PT_PER_MM <= rect.x + rect.w for c in body)
+    assert min(sizes) >= FLOOR_PT - 0.05
+    assert min(sizes) < 10  # some side did have to be set smaller than before the sides grew
+    with pdfplumber.open(result.path) as doc:
+        smallest = min(c["size"] for page in doc.pages for c in page.chars if c["text"].strip())
+    assert smallest >= TODAY_MIN_PT - 0.05
+
+
+def test_id_strip_is_small_but_readable(built):
+    result = built("duplex")
+    with pdfplumber.open(result.path) as doc:
+        words = doc.pages[0].extract_words(extra_attrs=["size"])
+    ids = [w for w in words if w["text"] == "t-constant"]
+    assert ids and all(6 <= w["size"] <= 7 for w in ids)
+
+
+def footer_words(page) -> list[dict]:
+    """The words of the page's footer line: the line that starts with "tfcards"."""
+    words = page.extract_words(keep_blank_chars=False)
+    start = next(w for w in words if w["text"] == "tfcards")
+    return [w for w in words if abs(w["top"] - start["top"]) < 3]
+
+
+@pytest.mark.parametrize("layout", ["duplex", "foldover"])
+@pytest.mark.parametrize("card_size", list(CARD_SIZES))
+@pytest.mark.parametrize("paper", pdf.PAPERS)
+def test_footer_is_one_line_inside_the_printable_area(deck, tmp_path, paper, card_size, layout):
+    """Every page's footer (the line a person checks the print scale against) is one whole line at
+    least 5 mm from every edge of the paper, crossed by no cut mark or fold line."""
+    cards = deck[:3] + [c for c in load_cards([DATA / "long.yaml"]) if c.id == "l-huge"]
+    result = pdf.write_pdf(cards, tmp_path / "x.pdf", tf_version=TF, layout=layout, paper=paper,
+                           card_size=card_size)
+    assert result.overflowing == ("l-huge",)  # full-page cards have their own footer: checked too
+    with pdfplumber.open(result.path) as doc:
+        for n, page in enumerate(doc.pages):
+            if not page.chars:
+                continue  # the blank page before a full-page card's front (it starts on a right-hand page)
+            words = footer_words(page)
+            text = " ".join(w["text"] for w in words)
+            assert "each card must measure" in text and re.search(r"(sheet|page) \d+", text), (n, text)
+            tops = {round(w["top"], 1) for w in words}
+            assert max(tops) - min(tops) < 0.5, (n, text)  # one line
+            box = (min(w["x0"] for w in words), min(w["top"] for w in words),
+                   max(w["x1"] for w in words), max(w["bottom"] for w in words))
+            edge = 5 * PT_PER_MM
+            assert box[0] >= edge and box[1] >= edge, (n, box)
+            assert page.width - box[2] >= edge and page.height - box[3] >= edge, (n, box)
+            for obj in page.rects + page.lines + page.curves:
+                crosses = obj["x0"] < box[2] and obj["x1"] > box[0] and obj["top"] < box[3] and obj["bottom"] > box[1]
+                assert not crosses, (n, obj["object_type"], obj["x0"], obj["top"])
+
+
+def test_file_name_says_layout_paper_and_card_size():
+    assert pdf.pdf_filename("tensorflow") == f"tensorflow-duplex-a4-{pdf.DEFAULT_CARD_SIZE}.pdf"
+    names = {pdf.pdf_filename("tensorflow", layout, paper, size)
+             for layout in ("duplex", "foldover") for paper in pdf.PAPERS for size in CARD_SIZES}
+    assert len(names) == 2 * len(pdf.PAPERS) * len(CARD_SIZES)  # no two builds overwrite each other
+    assert pdf.pdf_filename("tensorflow", "foldover", "letter", "business") == "tensorflow-foldover-letter-business.pdf"
+    assert pdf.pdf_filename("keras", "sheet", "letter", "4x6") == "keras-sheet-letter.pdf"  # no card size on a sheet

@@ -3,6 +3,7 @@ and the loop that fits every side to its slot, chunk by chunk."""
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -13,13 +14,11 @@ from .. import render
 from ..cards import Card
 from . import chunks as _chunks
 from .code_style import CodeStyle, style_text
-from .fit import first_step, fits, measure, probe
-from .geometry import MIN_MARGIN, PAPER_LABELS, Sheet, duplex_sheet, font_steps, foldover_sheet
+from .fit import MM_PER_PT, code_width_em, fits, line_em, measure, probe, widest_step
+from .geometry import (FOOTER_CLEAR, FOOTER_EDGE, FOOTER_PT, MIN_MARGIN, PAPER_LABELS, Sheet, base_step,
+                       duplex_sheet, first_step, font_steps, foldover_sheet)
 from .sides import Side, sides
 
-META_H = 3.0      # mm: the strip with card id and topic at the top of a side
-STATUS_H = 3.0    # mm: the "verified with" strip at the bottom of an answer side
-FOOTER_BOTTOM = 4.5  # mm from the paper edge
 MAX_PASSES = 4
 
 
@@ -30,13 +29,21 @@ class Geometry:
     flip: str
     steps: tuple[float, ...]
     pad: float
+    card_size: str
+
+    @property
+    def strip_h(self) -> float:
+        """mm: the strip with card id and topic at the top of a side, and the "verified with"
+        strip at the bottom of an answer side: one line of the card size's small type."""
+        return round(self.sheet.card.meta_pt * 1.25 * MM_PER_PT + 0.2, 2)
 
     @property
     def inner_w(self) -> float:
         return self.sheet.card.width - 2 * self.pad
 
     def inner_h(self, which: str) -> float:
-        return round(self.sheet.card.height - 1.1 * self.pad - META_H - (STATUS_H if which == "back" else 0.0), 3)
+        strips = self.strip_h * (2 if which == "back" else 1)
+        return round(self.sheet.card.height - 1.1 * self.pad - strips, 3)
 
 
 def mmv(v: float) -> str:
@@ -51,22 +58,34 @@ def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _geometry_css(g: Geometry, footer: str) -> str:
+def footer_pt(texts: list[str], page_w: float) -> float:
+    """The footer's font size: FOOTER_PT, or smaller if the longest of TEXTS would not fit on one
+    line between FOOTER_EDGE margins (by the width model, with 5 % to spare)."""
+    room_pt = (page_w - 2 * FOOTER_EDGE) / MM_PER_PT
+    widest = max(line_em(t) for t in texts) * 1.05
+    return min(FOOTER_PT, math.floor(room_pt / widest * 10) / 10)
+
+
+def _geometry_css(g: Geometry, footer: str, footer_size: float) -> str:
     s = g.sheet
+    line = footer_size * 1.2 * MM_PER_PT  # the footer's line height, mm
     out = [
         f"@page {{ size: {mmv(s.page_w)} {mmv(s.page_h)}; margin: 0; }}",
         f".page {{ background: url({_marks_svg(s)}) no-repeat 0 0 / 100% 100%; }}",
+        # the full-page cards' footer: one line ending FOOTER_EDGE above the paper's edge
         f"@page large {{ margin: {mmv(MIN_MARGIN)}; @bottom-center {{ content: {_css_string(footer)} "
-        f"' · page ' counter(page); font-size: 5.5pt; color: #555; vertical-align: top; "
-        f"padding-top: {mmv(MIN_MARGIN - FOOTER_BOTTOM - 2.5)}; }} }}",
+        f"' · page ' counter(page); font-size: {footer_size}pt; line-height: 1.2; white-space: nowrap; "
+        f"color: #555; vertical-align: top; padding-top: {mmv(MIN_MARGIN - FOOTER_EDGE - line)}; }} }}",
         f".page {{ width: {mmv(s.page_w)}; height: {mmv(s.page_h)}; }}",
         f".large {{ min-height: {mmv(s.page_h - 2 * MIN_MARGIN)}; }}",
-        f".footer {{ bottom: {mmv(FOOTER_BOTTOM)}; }}",
+        f".footer {{ bottom: {mmv(FOOTER_EDGE)}; left: {mmv(FOOTER_EDGE)}; right: {mmv(FOOTER_EDGE)}; "
+        f"font-size: {footer_size}pt; line-height: 1.2; }}",
         f".slot .side {{ padding: {mmv(g.pad * 0.55)} {mmv(g.pad)}; }}",
-        f".slot .meta {{ height: {mmv(META_H)}; }}",
+        f".slot .meta, .slot .status {{ font-size: {s.card.meta_pt}pt; }}",
+        f".slot .meta {{ height: {mmv(g.strip_h)}; }}",
         f".slot .side-front .body {{ height: {mmv(g.inner_h('front'))}; }}",
         f".slot .side-back .body {{ height: {mmv(g.inner_h('back'))}; }}",
-        f".slot .status {{ height: {mmv(STATUS_H)}; padding-top: {mmv(STATUS_H - 2.4)}; box-sizing: border-box; }}",
+        f".slot .status {{ height: {mmv(g.strip_h)}; padding-top: {mmv(0.3)}; box-sizing: border-box; }}",
     ]
     out += [f".fs{i} {{ font-size: {pt}pt; }}" for i, pt in enumerate(g.steps)]
     out += [_rect_css(f".f{i}", r) for i, r in enumerate(s.fronts)]
@@ -74,9 +93,9 @@ def _geometry_css(g: Geometry, footer: str) -> str:
     if s.fold is not None:
         f = s.fold
         if f.h > f.w:
-            out.append(f".fold-label {{ left: {mmv(f.x + 1)}; top: {mmv(3)}; }}")
+            out.append(f".fold-label {{ left: {mmv(f.x + 1)}; top: {mmv(FOOTER_EDGE)}; }}")
         else:
-            out.append(f".fold-label {{ top: {mmv(f.y + 0.8)}; left: {mmv(3)}; }}")
+            out.append(f".fold-label {{ top: {mmv(f.y + 0.8)}; left: {mmv(FOOTER_EDGE)}; }}")
     return "\n".join(out)
 
 
@@ -95,7 +114,8 @@ def _marks_svg(s: Sheet) -> str:
         parts.append(f'<path d="{rects(s.marks)}" fill="#000"/>')
     if s.fold is not None:
         f = s.fold
-        x1, y1, x2, y2 = ((f.x + f.w / 2, 0, f.x + f.w / 2, s.page_h) if f.h > f.w
+        # a vertical fold line stops above the footer, like the cut marks
+        x1, y1, x2, y2 = ((f.x + f.w / 2, 0, f.x + f.w / 2, s.page_h - FOOTER_CLEAR) if f.h > f.w
                           else (0, f.y + f.h / 2, s.page_w, f.y + f.h / 2))
         parts.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#777" stroke-width="0.2" '
                      f'stroke-dasharray="2 1.5"/>')
@@ -107,35 +127,55 @@ def geometry(layout: str, paper: str, card_size: str, flip: str) -> Geometry:
     sheet = duplex_sheet(paper, card_size, flip) if layout == "duplex" else foldover_sheet(paper, card_size)
     card = sheet.card
     pad = round(min(card.width, card.height) * 0.055, 2)
-    return Geometry(sheet, layout, flip, font_steps(card_size), pad)
+    return Geometry(sheet, layout, flip, font_steps(card_size), pad, card_size)
 
 
 def _first_step(side: Side, g: Geometry) -> int:
-    return first_step(side, g.inner_w, g.inner_h(side.which), g.steps)
+    """The width model's guess: the largest size from the side's cap down at which it fits, and
+    at which its code lines do not wrap, unless they wrap at the card size's base size too."""
+    return widest_step(side, g.inner_w, g.inner_h(side.which), g.steps, first_step(g.card_size, side.which),
+                       g.sheet.card.base_pt)
+
+
+def _centred(side: Side) -> Side:
+    """SIDE set in the middle of its slot, its code and output blocks as wide as their widest line
+    (a centred block must not wrap a line the slot has room for)."""
+    def width(code: str | None, em: float = 1.0) -> str:
+        return f"{code_width_em(code) / em:.2f}em" if code else ""
+    code = side.source_code[0] if side.code is not None and side.source_code else None
+    # the output blocks' em is their own, 0.88 of the side's (cards.css)
+    return replace(side, centred=True, code_width=width(code), output_width=width(side.output, 0.88),
+                   raises_width=width(side.raises, 0.88))
 
 
 def _pages(g: Geometry, pairs: list[tuple[Side, Side]], probing: bool = False) -> list[dict]:
     sheet, pages = g.sheet, []
     per = sheet.per_page
     chunks = [pairs[i:i + per] for i in range(0, len(pairs), per)]
-    flip_note = f"print double-sided, flip on the {g.flip} edge"
     for n, chunk in enumerate(chunks, 1):
-        label = f"sheet {n} of {len(chunks)}"
+        label = page_label(g, n, len(chunks), "fronts")
         if probing:
             pages.append({"kind": "probe", "label": "probe",
                           "slots": [{"pos": f"f{i}", "side": s} for i, (s, _) in enumerate(chunk)]})
         elif g.layout == "duplex":
-            pages.append({"kind": "front", "label": f"{label} · fronts · {flip_note}",
+            pages.append({"kind": "front", "label": label,
                           "slots": [{"pos": f"f{i}", "side": f} for i, (f, _) in enumerate(chunk)]})
-            pages.append({"kind": "back", "label": f"{label} · backs",
+            pages.append({"kind": "back", "label": page_label(g, n, len(chunks), "backs"),
                           "slots": [{"pos": f"b{i}", "side": b} for i, (_, b) in enumerate(chunk)]})
         else:
             slots = [{"pos": f"f{i}", "side": f} for i, (f, _) in enumerate(chunk)]
             slots += [{"pos": f"b{i}", "side": b} for i, (_, b) in enumerate(chunk)]
-            pages.append({"kind": "fold", "label": f"page {n} of {len(chunks)} · print one-sided, fold on the "
-                                                   f"dashed line with the print outside, then cut",
-                          "slots": slots})
+            pages.append({"kind": "fold", "label": label, "slots": slots})
     return pages
+
+
+def page_label(g: Geometry, n: int, of: int, kind: str) -> str:
+    """The end of a grid page's footer: which page it is and how to print it."""
+    if g.layout == "foldover":
+        return f"page {n} of {of} · print one-sided, fold on the dashed line (print outside), then cut"
+    if kind == "fronts":
+        return f"sheet {n} of {of}, fronts · print double-sided, flip on the {g.flip} edge"
+    return f"sheet {n} of {of}, backs"
 
 
 def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: str, card_size: str,
@@ -146,8 +186,12 @@ def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: s
     description = (f"tfcards {layout}: {g.sheet.describe()}"
                    + (f"; print double-sided, flip on the {flip} edge" if layout == "duplex" else "")
                    + "; print at 100% (actual size)")
-    footer = (f"tfcards · {g.sheet.describe()} · print at 100% / actual size: "
-              f"each card must measure {g.sheet.card.width:g} x {g.sheet.card.height:g} mm")
+    footer = (f"tfcards · {PAPER_LABELS[paper]} {g.sheet.orientation} {g.sheet.page_w:g} x {g.sheet.page_h:g} mm "
+              f"· print at 100 % (actual size): each card must measure {g.sheet.card.width:g} x "
+              f"{g.sheet.card.height:g} mm")
+    sheets = -(-len(cards) // g.sheet.per_page)
+    size = footer_pt([f"{footer} · {page_label(g, sheets, sheets, kind)}" for kind in ("fronts", "backs")]
+                     + [f"{footer} · page {2 * sheets + 2 * len(cards) + 9}"], g.sheet.page_w)
     topics = list(dict.fromkeys(c.topic for c in cards))
     doc = {
         "title": f"TensorFlow flashcards ({', '.join(topics[:3])}{', ...' if len(topics) > 3 else ''})",
@@ -158,7 +202,7 @@ def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: s
                             ("card-size", f"{card_size}: {g.sheet.card.width:g} x {g.sheet.card.height:g} mm"),
                             ("flip", flip if layout == "duplex" else "none"),
                             ("tensorflow", tf_version)],
-        "geometry_css": Markup(_geometry_css(g, footer)),
+        "geometry_css": Markup(_geometry_css(g, footer, size)),
         "pygments_css": Markup(""),
         "footer": footer,
         "has_fold": g.sheet.fold is not None,
@@ -169,7 +213,8 @@ def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: s
                    for s in sides(card, i, tf_version)) for i, card in enumerate(cards)]
     doc["pygments_css"] = Markup(code_style.used_css(
         pygments_css, (str(h) for pair in pairs for s in pair for h in (s.text, s.code) if h)))
-    pairs = [(replace(f, step=_first_step(f, g)), replace(b, step=_first_step(b, g))) for f, b in pairs]
+    pairs = [(_centred(replace(f, step=_first_step(f, g))), replace(b, step=_first_step(b, g))) for f, b in pairs]
+    large_step = base_step(card_size)
     oversize: set[int] = set()
     last = len(g.steps) - 1
 
@@ -179,7 +224,7 @@ def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: s
     def layout_all(lay_out) -> list[tuple[str, _chunks.Chunk]]:
         nonlocal chunk_pages
         grid = [p for i, p in enumerate(pairs) if i not in oversize]
-        large = [{"front": replace(f, key="", step=0), "back": replace(b, key="", step=0),
+        large = [{"front": replace(f, key="", step=large_step), "back": replace(b, key="", step=large_step),
                   "note": f"Card {f.card_id} is too long for a {card_size} card even at {g.steps[-1]}pt, "
                           f"so it is printed whole on its own page; its other side is on the next page."}
                  for i, (f, b) in enumerate(pairs) if i in oversize]

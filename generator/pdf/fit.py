@@ -135,13 +135,34 @@ def estimate_em(side: Side, width_em: float) -> float:
     return height * SAFETY
 
 
-def first_step(side: Side, width_mm: float, height_mm: float, steps: tuple[float, ...], start: int = 0) -> int:
+def line_em(text: str) -> float:
+    """The width of TEXT on one line, in ems of DejaVu Sans (no Markdown)."""
+    return sum(_SANS[ord(ch) - 32] / 100 if 32 <= ord(ch) < 127 else 0.75 for ch in text)
+
+
+def _columns(code: str) -> int:
+    return max((len(line.expandtabs(4).rstrip()) for line in code.split("\n")), default=0)
+
+
+def code_width_em(code: str) -> float:
+    """The width of a code block that wraps none of CODE's lines, in ems of the body font: its
+    widest line in DejaVu Sans Mono plus padding and border, and half a column to spare (Pango
+    rounds)."""
+    return (_columns(code) + 0.5) * _MONO + _PRE_SIDES
+
+
+def widest_step(side: Side, width_mm: float, height_mm: float, steps: tuple[float, ...], start: int = 0,
+                wrap_pt: float = 0.0) -> int:
     """The index of the largest font size from STEPS[START:] at which the width model puts SIDE
-    inside WIDTH_MM x HEIGHT_MM; the last step if none."""
+    inside WIDTH_MM x HEIGHT_MM, and at which no code line wraps, unless the size is WRAP_PT or
+    smaller (a long line wraps anyway); the last step if none."""
     width_pt = width_mm / MM_PER_PT
     height_pt = height_mm / MM_PER_PT
+    code_em = max((_columns(c) * _MONO + _PRE_SIDES for c in side.source_code), default=0.0)
     for i in range(start, len(steps)):
         pt = steps[i]
+        if code_em * pt > width_pt and pt > wrap_pt:
+            continue
         if estimate_em(side, width_pt / pt) * pt <= height_pt:
             return i
     return len(steps) - 1

@@ -1,4 +1,4 @@
-"""Pure page geometry for the printable deck: paper, card grids, duplex mirroring, cut marks.
+"""Page geometry for the printable deck: paper, card grids, duplex mirroring, cut marks, font sizes.
 
 Everything is in millimetres and independent of HTML, so the tests can compute where a card
 must be and compare it with what the PDF holds. A grid is always centred with symmetric
@@ -19,14 +19,19 @@ class CardSize:
     width: float   # mm, the card's long side (cards are printed landscape)
     height: float
     label: str     # as people buy them
-    base_pt: float  # the body font size a side starts at before shrinking to fit
+    base_pt: float  # the body font size before sides grew to fit: code may wrap at it and below
+    cap_pt: float   # the largest a question is set; answers get BACK_CAP of it
+    meta_pt: float  # the id and topic strip, and the "verified with" line
 
 
 CARD_SIZES: dict[str, CardSize] = {
-    "business": CardSize("business", 88.9, 50.8, "business card 3.5 x 2 in", 8.0),
-    "3x5": CardSize("3x5", 127.0, 76.2, "index card 5 x 3 in", 10.0),
-    "4x6": CardSize("4x6", 152.4, 101.6, "index card 6 x 4 in", 11.0),
+    # caps: 20 pt on a 5 x 3 in card (a short question reads across a table), in proportion to
+    # the card's height for the others
+    "business": CardSize("business", 88.9, 50.8, "business card 3.5 x 2 in", 8.0, 13.5, 6.0),
+    "3x5": CardSize("3x5", 127.0, 76.2, "index card 5 x 3 in", 10.0, 20.0, 6.5),
+    "4x6": CardSize("4x6", 152.4, 101.6, "index card 6 x 4 in", 11.0, 26.5, 7.0),
 }
+BACK_CAP = 0.8         # an answer is longer and read up close: its cap is this much of the question's
 DEFAULT_CARD_SIZE = "3x5"
 FLIPS = ("long", "short")
 MIN_MARGIN = 10.0      # mm between paper edge and grid: printers' unprintable edge plus cut marks
@@ -34,6 +39,8 @@ MARK_GAP = 1.5         # mm between the grid and the start of a cut mark
 MARK_LEN = 5.0         # mm, the longest a cut mark gets
 MARK_WIDTH = 0.2       # mm, thickness of a cut mark
 FOOTER_CLEAR = 8.5     # mm from the paper's bottom edge kept free of cut marks for the footer
+FOOTER_EDGE = 5.5      # mm from the paper's edges to the footer: printers clip the outer 4-5 mm
+FOOTER_PT = 5.5        # the footer's font size, smaller only if its line would not fit
 FLOOR_PT = 6.5         # the smallest body font a card side is shrunk to
 
 
@@ -203,12 +210,31 @@ def large_slot(sheet: Sheet) -> Rect:
 
 
 def font_steps(card_size: str) -> tuple[float, ...]:
-    """Body font sizes (pt) a side tries, largest first, down to the readable floor."""
-    base = CARD_SIZES[card_size].base_pt
+    """Body font sizes (pt) a side tries, largest first: from the card size's cap down to its base
+    about 10 % apart (a probe lays a side out at each smaller step, so they are few), then as
+    before the sides grew: 1 pt apart, 0.5 pt below 9 pt, down to the readable floor."""
+    card = CARD_SIZES[card_size]
     steps = []
-    size = base
+    size = card.cap_pt
+    while size > card.base_pt * 1.05:
+        steps.append(size)
+        size = round(size * 0.9 * 2) / 2
+    size = card.base_pt
     while size > FLOOR_PT + 1e-9:
-        steps.append(round(size, 2))
+        steps.append(size)
         size -= 1.0 if size > 9 else 0.5
     steps.append(FLOOR_PT)
     return tuple(steps)
+
+
+def first_step(card_size: str, which: str) -> int:
+    """The index in font_steps(CARD_SIZE) of the largest size a WHICH ("front" | "back") side gets."""
+    card = CARD_SIZES[card_size]
+    cap = card.cap_pt if which == "front" else card.cap_pt * BACK_CAP
+    return next(i for i, pt in enumerate(font_steps(card_size)) if pt <= cap + 1e-9)
+
+
+def base_step(card_size: str) -> int:
+    """The index in font_steps(CARD_SIZE) of the largest size at or below the card size's base."""
+    base = CARD_SIZES[card_size].base_pt
+    return next(i for i, pt in enumerate(font_steps(card_size)) if pt <= base + 1e-9)

@@ -26,6 +26,10 @@ class Side:
     step: int = 0              # index into the font steps
     source: str = ""           # plain text the width model estimates from
     source_code: tuple[str, ...] = ()  # code, output, raises: the monospace blocks
+    centred: bool = False      # set in the middle of its slot, its blocks as wide as their lines
+    code_width: str = ""       # CSS width of the code block, output and raises blocks, if centred
+    output_width: str = ""
+    raises_width: str = ""
 
 
 def _image_src(card: Card):
