@@ -42,6 +42,14 @@ def running(f):
                              "[default: the machine's cores].")(f)
 
 
+def _output_file(ctx, param, value: Path | None) -> Path | None:
+    """A report path must not be a card source: `--report cards/x.yaml` would overwrite it."""
+    if value is not None and value.suffix.lower() in (".yaml", ".yml"):
+        raise click.BadParameter(f"'{value}' looks like a topic file; {param.opts[0]} writes a report there "
+                                 "(give it a .json or .xml name)", ctx, param)
+    return value
+
+
 def _select(paths, topics, tags) -> list[Card]:
     return filter_cards(load_cards(_paths(paths)), topics, tags)
 
@@ -179,9 +187,9 @@ def main() -> None:
 @running
 @click.option("--update", is_flag=True,
               help="Rewrite failing cards' 'output'/'raises' in their sources to what TensorFlow did.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write the verdicts and findings as JSON to this file.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write a JUnit XML report (one test case per card) to this file.")
 def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, update, report_path, junit_path) -> None:
     """Run every card's example and check its claimed output.

@@ -88,6 +88,8 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(project):
     (["verify", "empty"], "error: empty: no topic files (*.yaml, *.yml) found"),
     (["list", "--topic", "graphs"], "no card has topic 'graphs'; topics: Tensors"),
     (["verify", "--tag", "nope"], "no card has tag 'nope'; tags: eager"),
+    (["verify", "--report", "cards/tensors.yaml"], "looks like a topic file; --report writes a report there"),
+    (["verify", "--junit", "cards/tensors.yaml"], "looks like a topic file; --junit writes a report there"),
 ])
 def test_other_bad_input_exits_2(project, args, words):
     result = run(*args)
