@@ -19,7 +19,7 @@ $(VENV)/.test: $(VENV)/.deck
 	touch $@
 
 deck: $(VENV)/.deck
-	$(BIN)/tfcards build --format all
+	$(BIN)/tfcards build --format all --strict
 
 test: $(VENV)/.test
 	$(BIN)/pytest
