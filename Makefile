@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: deck test bench clean
+# A second TensorFlow for `make matrix` and the version tests: 2.15, the last release with Keras 2.
+TF_OLD ?= 2.15.1
+OLD := build/venv-tf$(TF_OLD)
+
+.PHONY: deck test bench matrix clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +28,19 @@ deck: $(VENV)/.deck
 test: $(VENV)/.test
 	$(BIN)/pytest
 
+$(OLD)/.installed:
+	$(PYTHON) -m venv $(OLD)
+	$(OLD)/bin/python -m pip install -q tensorflow-cpu==$(TF_OLD)
+	touch $@
+
+matrix: $(VENV)/.deck $(OLD)/.installed
+	$(BIN)/tfcards matrix --python $(BIN)/python --python $(OLD)/bin/python --report build/matrix.json
+
 bench: $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py
 	$(BIN)/python bench/bench_anki.py
 	$(BIN)/python bench/bench_pdf.py
+	$(BIN)/python bench/bench_strict.py
 
 clean:
 	rm -rf build/* $(VENV)

@@ -3,7 +3,8 @@
 We cache the run's outcome (stdout, exception), not the verdict: the verdict is recomputed
 from it on every run, so editing a card's expectations or tolerance costs no re-run while
 still changing the verdict. The key covers everything that can change the outcome: setup,
-code, timeout, memory cap, and the TensorFlow, Python and runner versions. Looking a key up
+code, timeout, memory cap, and the interpreter's TensorFlow, Keras and Python versions and the
+runner's code (so outcomes under `--python` another interpreter are kept apart). Looking a key up
 never imports TensorFlow. Entries are checked before they are trusted: anything unreadable,
 foreign or keyed differently is ignored and recomputed.
 """
@@ -12,28 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
 from .cards import Card
+from .interpreter import Interpreter
 
 FORMAT = 1
-TF_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos",
-                    "tf-nightly", "tf-nightly-cpu")
-
-
-@lru_cache(maxsize=None)
-def tensorflow_version() -> str:
-    """The installed TensorFlow's version, read from package metadata (no import)."""
-    for name in TF_DISTRIBUTIONS:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "not-installed"
 
 
 @lru_cache(maxsize=None)
@@ -46,26 +33,18 @@ def runner_version() -> str:
     return digest.hexdigest()[:16]
 
 
-@lru_cache(maxsize=None)
-def keras_version() -> str:
-    try:
-        return metadata.version("keras")
-    except metadata.PackageNotFoundError:
-        return "not-installed"
-
-
-def api_key(name: str, tf_version: str) -> str:
+def api_key(name: str, interpreter: Interpreter) -> str:
     """The key of one name lookup (`tf.lite.Optimize.DEFAULT` in TensorFlow 2.21.0)."""
-    material = json.dumps({"format": FORMAT, "api": name, "tensorflow": tf_version,
-                           "keras": keras_version(), "runner": runner_version()}, sort_keys=True)
+    material = json.dumps({"format": FORMAT, "api": name, "tensorflow": interpreter.tensorflow,
+                           "keras": interpreter.keras, "runner": runner_version()}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def card_key(card: Card, memory: int) -> str:
+def card_key(card: Card, memory: int, interpreter: Interpreter) -> str:
     material = json.dumps({
         "format": FORMAT, "setup": card.setup, "code": card.code, "timeout": card.timeout,
-        "memory": memory, "tensorflow": tensorflow_version(), "python": sys.version,
-        "runner": runner_version(),
+        "memory": memory, "tensorflow": interpreter.tensorflow, "keras": interpreter.keras,
+        "python": interpreter.python_version, "runner": runner_version(),
     }, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 

@@ -61,6 +61,18 @@ class Card:
     def allowed(self) -> dict[str, str]:
         return dict(self.allow)
 
+    def holds_for(self, tf_version: str) -> bool:
+        """Whether the card's `tensorflow` range includes TF_VERSION (no range: every version)."""
+        if self.tensorflow is None:
+            return True
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            return SpecifierSet(self.tensorflow).contains(Version(tf_version), prereleases=True)
+        except InvalidVersion:  # a TensorFlow whose version we cannot read: run the card
+            return True
+
     @property
     def runs(self) -> bool:
         """Whether verification executes this card's code."""

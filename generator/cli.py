@@ -28,8 +28,16 @@ def selection(f):
     return click.argument("paths", nargs=-1, type=click.Path())(f)
 
 
+def python_option(multiple: bool = False):
+    return click.option("--python", "python", multiple=multiple, metavar="PYTHON",
+                        help="An interpreter with TensorFlow to run the cards in" +
+                             (" (repeat: one per TensorFlow to compare)." if multiple else
+                              " [default: this one]."))
+
+
 def running(f):
     """Options of commands that verify cards."""
+    f = python_option()(f)
     f = click.option("--strict", is_flag=True,
                      help="Fail cards whose prose breaks a strict check (api, deprecated, grounded, "
                           "atomic, duplicate, spoiler); without it findings are warnings.")(f)
@@ -77,7 +85,7 @@ def _progress(cards: list[Card], label: str) -> Iterator[dict]:
 
 
 def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: bool = False,
-            strict: bool = False):
+            strict: bool = False, python: str | None = None):
     from .cache import Cache
     from .runner import RunnerError
     from .verify import verify
@@ -85,7 +93,7 @@ def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: boo
     with _progress([c for c in cards if c.runs], "Verifying") as callbacks:
         try:
             return verify(cards, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                          rerun=rerun, strict=strict, **callbacks)
+                          rerun=rerun, strict=strict, python=python, **callbacks)
         except RunnerError as e:
             raise click.ClickException(str(e)) from None
 
@@ -191,13 +199,14 @@ def main() -> None:
               help="Also write the verdicts and findings as JSON to this file.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write a JUnit XML report (one test case per card) to this file.")
-def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, update, report_path, junit_path) -> None:
+def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, update, report_path,
+           junit_path) -> None:
     """Run every card's example and check its claimed output.
 
     Exit status: 0 all verified, 1 some card failed, 2 bad input.
     """
     cards = _select(paths, topics, tags)
-    report = _verify(cards, jobs, no_cache, cache_dir, rerun=update, strict=strict)
+    report = _verify(cards, jobs, no_cache, cache_dir, rerun=update, strict=strict, python=python)
     failed = bool(report.failed)
     updated = 0
     if update:
@@ -225,6 +234,44 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, update, repor
         _write_junit(junit_path, cards, report)
     click.echo(_summary(report, updated))
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@selection
+@python_option(multiple=True)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes that run cards in parallel [default: the machine's cores].")
+@click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/.cache"),
+              show_default=True, help="Where verdicts of unchanged cards are remembered.")
+@click.option("--strict", is_flag=True, help="Count strict-check findings as failures, as verify --strict does.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Also write every card's verdict per version as JSON to this file.")
+def matrix(paths, topics, tags, python, jobs, no_cache, cache_dir, strict, report_path) -> None:
+    """Verify the cards under several TensorFlows (one --python each) and show where they differ.
+
+    Exit status: 1 if a card fails on a version its `tensorflow` range says it holds for.
+    """
+    from .atomic import write_text
+    from .cache import Cache
+    from .matrix import matrix as run_matrix, table
+    from .runner import RunnerError
+
+    if not python:
+        raise click.UsageError("give each interpreter to compare with --python (at least one)")
+    cards = _select(paths, topics, tags)
+    try:
+        result = run_matrix(cards, python, jobs=jobs, cache=None if no_cache else Cache(cache_dir), strict=strict)
+    except RunnerError as e:
+        raise click.ClickException(str(e)) from None
+    for label, report in zip(result.versions, result.reports):
+        click.echo(f"TensorFlow {label}: {_summary(report).split(' in ')[0]}")
+    rows = table(result)
+    click.echo("\n".join(["", f"{len(rows) - 1} card(s) whose verdict differs:"] + rows) if rows
+               else "every card has the same verdict on every version")
+    if report_path:
+        write_text(report_path, json.dumps(result.to_json(), indent=2) + "\n")
+    sys.exit(1 if result.failed else 0)
 
 
 @main.command("list")
@@ -260,8 +307,8 @@ def list_(paths, topics, tags) -> None:
               help="PDF: card size preset (business card, 3x5 in or 4x6 in index card).")
 @click.option("--flip", type=click.Choice(["long", "short"]), default="long", show_default=True,
               help="PDF duplex: the edge your printer flips the sheet on.")
-def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, formats, out_dir, templates_dir, layout,
-          paper, card_size, flip) -> None:
+def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, formats, out_dir, templates_dir,
+          layout, paper, card_size, flip) -> None:
     """Verify the selected cards, then render them to an Anki deck and/or a PDF.
 
     Nothing is written if any selected card fails verification (exit 1).
@@ -278,7 +325,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, formats, out_d
             result = run_build(
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                stamps_path=stamps_file(_paths(paths)), strict=strict,
+                stamps_path=stamps_file(_paths(paths)), strict=strict, python=python,
                 pdf_options=pdf_options, **callbacks)
         except BuildRefused as e:
             _report_failures(cards, e.report)

@@ -122,9 +122,12 @@ def output_label(card: Card) -> str:
 
 
 def status_line(card: Card, verdict: Verdict | None, tf_version: str) -> str:
-    """The small provenance line on the answer side."""
+    """The small provenance line on the answer side, with the versions the card holds for."""
     if card.skip is not None:
         return f"not verified: {card.skip}"
+    if not card.holds_for(tf_version):
+        return f"not verified: holds for TensorFlow {card.tensorflow}; this is {tf_version}"
+    holds = f" · holds for TensorFlow {card.tensorflow}" if card.tensorflow else ""
     if card.code is None:
-        return ""
-    return f"verified with TensorFlow {tf_version}"
+        return holds.lstrip(" ·")
+    return f"verified with TensorFlow {tf_version}{holds}"

@@ -21,8 +21,9 @@ class RunnerError(RuntimeError):
 class Runner:
     """A started fork server; `start()` early so TensorFlow imports while we load the cards."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, python: str | None = None) -> None:
         self.jobs = max(1, jobs)
+        self.python = python or sys.executable
         self.proc: subprocess.Popen | None = None
         self.tf_version: str | None = None
         self._stderr: list[bytes] = []
@@ -34,7 +35,7 @@ class Runner:
             env = dict(os.environ, TFCARDS_JOBS=str(self.jobs), TF_CPP_MIN_LOG_LEVEL="3",
                        PYTHONHASHSEED="0", PYTHONUNBUFFERED="0", TFCARDS_TMPDIR=self._tmp)
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "generator.zygote"], stdin=subprocess.PIPE,
+                [self.python, "-m", "generator.zygote"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                 cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             # drain stderr in the background so TensorFlow's import chatter can't block it

@@ -6,13 +6,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from . import checks, compare
-from .cache import Cache, api_key, card_key, tensorflow_version
+from .cache import Cache, api_key, card_key
 from .cards import Card, Verdict
 from .errors import display_path
+from .interpreter import probe
 from .runner import DEFAULT_MEMORY, Runner
 
 API_JOB = "tfcards:api"  # the fork-server job that looks the cards' TensorFlow names up
@@ -41,14 +39,17 @@ def default_jobs() -> int:
 
 def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | None = None,
            rerun: bool = False, memory: int = DEFAULT_MEMORY, strict: bool = False,
+           python: str | None = None,
            progress: Callable[[Card, Verdict], None] | None = None,
            on_start: Callable[[Card], None] | None = None) -> Report:
     """Verdicts for CARDS, each with its strict-check findings (with STRICT, a finding fails the
     card). Cached outcomes are used unless RERUN; TensorFlow is only imported (in a separate
     fork server) when some card or name lookup has to run. PROGRESS hears of every card that
-    `runs`, ON_START of each card as its run begins."""
+    `runs`, ON_START of each card as its run begins. PYTHON names another interpreter (with
+    TensorFlow) to run the cards in; the default is this one."""
     start = time.monotonic()
-    tf = tensorflow_version()
+    interpreter = probe(python)
+    tf = interpreter.tensorflow
     by_id = {c.id: c for c in cards}
     verdicts: dict[str, Verdict] = {}
     outcomes: dict[str, dict] = {}
@@ -65,10 +66,10 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             done(card, Verdict(card.id, "no-code", "a concept card: nothing to run"))
         elif card.skip is not None:
             done(card, Verdict(card.id, "skipped", card.skip))
-        elif not holds_for(card, tf):
+        elif not card.holds_for(tf):
             done(card, Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}"))
         else:
-            keys[card.id] = card_key(card, memory)
+            keys[card.id] = card_key(card, memory, interpreter)
             outcome = None if (cache is None or rerun) else cache.get(keys[card.id])
             if outcome is None:
                 to_run.append(card)
@@ -79,7 +80,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
     api: dict[str, str | None] = {}
     unknown = []
     for name in sorted(checks.mentioned_names(cards)):
-        entry = cache.get_value(api_key(name, tf)) if cache is not None else None
+        entry = cache.get_value(api_key(name, interpreter)) if cache is not None else None
         if entry is None:
             unknown.append(name)
         else:
@@ -90,13 +91,13 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
                      "memory": memory} for c in to_run]
         if unknown:
             job_list.append({"key": API_JOB, "resolve": unknown, "timeout": 300, "memory": memory})
-        with Runner(jobs or default_jobs()) as runner:
+        with Runner(jobs or default_jobs(), interpreter.python) as runner:
             def received(outcome: dict) -> None:
                 if outcome["key"] == API_JOB:
                     found = outcome.get("value") or {}
                     for name in unknown:
                         if name in found and cache is not None:
-                            cache.put_value(api_key(name, tf), {"why": found[name]})
+                            cache.put_value(api_key(name, interpreter), {"why": found[name]})
                         api[name] = found.get(name, f"`{name}` could not be looked up (the lookup "
                                                       f"{outcome.get('status', 'failed')})")
                     return
@@ -121,16 +122,6 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
                               detail="\n".join(map(str, findings)))
         final.append(replace(verdict, findings=findings))
     return Report(tuple(final), tf, time.monotonic() - start, outcomes)
-
-
-def holds_for(card: Card, tf_version: str) -> bool:
-    """Whether CARD's `tensorflow` range includes TF_VERSION (a card without one holds for all)."""
-    if card.tensorflow is None:
-        return True
-    try:
-        return SpecifierSet(card.tensorflow).contains(Version(tf_version), prereleases=True)
-    except InvalidVersion:  # a TensorFlow we cannot read the version of: run the card
-        return True
 
 
 def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:

@@ -9,6 +9,7 @@ import pytest
 
 import generator.verify as verify_module
 from generator.cache import Cache, card_key
+from generator.interpreter import probe
 from generator.load import load_cards
 from generator.runner import DEFAULT_MEMORY
 from generator.verify import verify
@@ -70,16 +71,21 @@ def test_changed_expectation_changes_the_verdict_without_a_run(warm, monkeypatch
 ])
 def test_any_change_that_can_alter_the_run_misses(warm, change):
     cards, _ = warm
-    assert card_key(replace(cards[1], **change), DEFAULT_MEMORY) != card_key(cards[1], DEFAULT_MEMORY)
+    here = probe()
+    assert card_key(replace(cards[1], **change), DEFAULT_MEMORY, here) != card_key(cards[1], DEFAULT_MEMORY, here)
 
 
-@pytest.mark.parametrize("what", ["tensorflow_version", "runner_version"])
+@pytest.mark.parametrize("what", ["tensorflow", "keras", "python_version", "runner"])
 def test_versions_are_part_of_the_key(warm, monkeypatch, what):
     import generator.cache as cache_module
     cards, _ = warm
-    before = card_key(cards[1], DEFAULT_MEMORY)
-    monkeypatch.setattr(cache_module, what, lambda: "another")
-    assert card_key(cards[1], DEFAULT_MEMORY) != before
+    here = probe()
+    before = card_key(cards[1], DEFAULT_MEMORY, here)
+    if what == "runner":
+        monkeypatch.setattr(cache_module, "runner_version", lambda: "another")
+        assert card_key(cards[1], DEFAULT_MEMORY, here) != before
+    else:
+        assert card_key(cards[1], DEFAULT_MEMORY, replace(here, **{what: "another"})) != before
 
 
 def test_a_changed_card_reruns_alone(warm):
@@ -97,7 +103,7 @@ def test_a_changed_card_reruns_alone(warm):
 def test_corrupt_or_foreign_entries_are_recomputed(tmp_path, warm, corrupt):
     cards, _ = warm
     cache = Cache(tmp_path / "cache")
-    key = card_key(cards[1], DEFAULT_MEMORY)
+    key = card_key(cards[1], DEFAULT_MEMORY, probe())
     path = cache._path(key)
     path.parent.mkdir(parents=True)
     path.write_text(corrupt.replace("%s", key))
