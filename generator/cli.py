@@ -113,7 +113,8 @@ def _report_failures(cards: list[Card], report) -> None:
                     fg="red", err=True)
         for line in v.detail.splitlines():
             click.echo(f"    {line}", err=True)
-        if v.stderr.strip() and "Traceback" not in v.detail:
+        run_was_fine = bool(v.findings) and v.reason == str(v.findings[0])  # failed on its prose alone
+        if v.stderr.strip() and "Traceback" not in v.detail and not run_was_fine:
             click.echo("    stderr (last lines):", err=True)
             for line in v.stderr.rstrip().splitlines()[-8:]:
                 click.echo(f"    | {line}", err=True)

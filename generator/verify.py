@@ -119,7 +119,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
         findings = checks.check(card, seen)
         if strict and findings and verdict.status != "failed":
             verdict = replace(verdict, status="failed", reason=str(findings[0]),
-                              detail="\n".join(map(str, findings)))
+                              detail="\n".join(map(str, findings)) if len(findings) > 1 else "")
         final.append(replace(verdict, findings=findings))
     return Report(tuple(final), tf, time.monotonic() - start, outcomes)
 
