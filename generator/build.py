@@ -63,11 +63,11 @@ def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: 
         written.append(write_apkg(cards, out_dir / f"{stem}.apkg", tf_version=report.tensorflow,
                                   templates_dir=templates_dir, stamps_path=stamps_path))
     if formats in ("pdf", "all"):
-        from .pdf import write_pdf
+        from .pdf import pdf_filename, write_pdf
 
         options = dict(pdf_options or {})
         layout = options.get("layout", "duplex")
-        result = write_pdf(cards, out_dir / f"{stem}-{layout}.pdf", tf_version=report.tensorflow,
+        result = write_pdf(cards, out_dir / pdf_filename(stem, layout, options.get("paper", "a4"), options.get("card_size")), tf_version=report.tensorflow,
                            templates_dir=templates_dir, jobs=jobs, **options)
         written.append(result.path)
         overflowing = tuple(result.overflowing)

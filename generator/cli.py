@@ -304,7 +304,7 @@ def list_(paths, topics, tags) -> None:
               show_default=True, help="PDF: cut-out cards printed double-sided, fold-over cards, or a study sheet.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
               help="PDF: paper size.")
-@click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default=None,
+@click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default="3x5", show_default=True,
               help="PDF: card size preset (business card, 3x5 in or 4x6 in index card).")
 @click.option("--flip", type=click.Choice(["long", "short"]), default="long", show_default=True,
               help="PDF duplex: the edge your printer flips the sheet on.")

@@ -175,3 +175,12 @@ def test_ctrl_c_leaves_no_card_directories_behind(project, tmp_path):
     proc.wait(timeout=60)
     assert proc.returncode != 0
     assert list(tmp.iterdir()) == [], "the run left its directories behind"
+
+
+def test_pdf_file_name_says_layout_paper_and_card_size(project):
+    a4 = run("build", "--tag", "eager", "--format", "pdf")
+    letter = run("build", "--tag", "eager", "--format", "pdf", "--paper", "letter", "--card-size", "business")
+    assert a4.exit_code == 0 and letter.exit_code == 0, a4.output + letter.output
+    assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5.pdf" in a4.output
+    assert "wrote build/tensorflow--tag-eager-duplex-letter-business.pdf" in letter.output
+    assert "[default: 3x5]" in run("build", "--help").output

@@ -474,3 +474,15 @@ def test_file_name_says_layout_paper_and_card_size():
     assert len(names) == 2 * len(pdf.PAPERS) * len(CARD_SIZES)  # no two builds overwrite each other
     assert pdf.pdf_filename("tensorflow", "foldover", "letter", "business") == "tensorflow-foldover-letter-business.pdf"
     assert pdf.pdf_filename("keras", "sheet", "letter", "4x6") == "keras-sheet-letter.pdf"  # no card size on a sheet
+
+
+@pytest.mark.parametrize("layout", ["duplex", "sheet"])
+def test_an_output_compared_with_a_tolerance_says_so_in_print(deck, tmp_path, layout):
+    from dataclasses import replace
+
+    card = next(c for c in deck if c.output is not None)
+    cards = [replace(card, tolerance=1e-6)] + [c for c in deck if c.id != card.id][:3]
+    path = pdf.write_pdf(cards, tmp_path / "t.pdf", tf_version=TF, layout=layout).path
+    with pdfplumber.open(path) as doc:
+        text = " ".join((page.extract_text() or "") for page in doc.pages)
+    assert "output, numbers within 1e-06" in " ".join(text.split()).lower()  # the CSS sets labels in capitals

@@ -30,6 +30,7 @@ class Side:
     code_width: str = ""       # CSS width of the code block, output and raises blocks, if centred
     output_width: str = ""
     raises_width: str = ""
+    output_label: str = "Output"  # says when the output is compared within a tolerance
 
 
 def _image_src(card: Card):
@@ -54,7 +55,8 @@ def sides(card: Card, index: int, tf_version: str) -> tuple[Side, Side]:
     back = Side("back", card.id, card.topic, f"{index}b", Markup(render.markdown_html(back_md, src)),
                 None if code_front else code, card.output, card.raises,
                 render.status_line(card, None, tf_version), source=back_md,
-                source_code=tuple(x for x in (back_code, card.output, card.raises) if x is not None))
+                source_code=tuple(x for x in (back_code, card.output, card.raises) if x is not None),
+                output_label=render.output_label(card))
     return front, back
 
 
