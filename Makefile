@@ -34,7 +34,7 @@ $(OLD)/.installed:
 	touch $@
 
 matrix: $(VENV)/.deck $(OLD)/.installed
-	$(BIN)/tfcards matrix --python $(BIN)/python --python $(OLD)/bin/python --report build/matrix.json
+	$(BIN)/tfcards matrix --python $(BIN)/python --python $(OLD)/bin/python --report build/matrix.json --by-topic
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py

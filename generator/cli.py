@@ -248,14 +248,15 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
 @click.option("--strict", is_flag=True, help="Count strict-check findings as failures, as verify --strict does.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write every card's verdict per version as JSON to this file.")
-def matrix(paths, topics, tags, python, jobs, no_cache, cache_dir, strict, report_path) -> None:
+@click.option("--by-topic", is_flag=True, help="Also show, per topic, how many cards hold on each version.")
+def matrix(paths, topics, tags, python, jobs, no_cache, cache_dir, strict, report_path, by_topic) -> None:
     """Verify the cards under several TensorFlows (one --python each) and show where they differ.
 
     Exit status: 1 if a card fails on a version its `tensorflow` range says it holds for.
     """
     from .atomic import write_text
     from .cache import Cache
-    from .matrix import matrix as run_matrix, table
+    from .matrix import matrix as run_matrix, table, topic_table
     from .runner import RunnerError
 
     if not python:
@@ -267,6 +268,8 @@ def matrix(paths, topics, tags, python, jobs, no_cache, cache_dir, strict, repor
         raise click.ClickException(str(e)) from None
     for label, report in zip(result.versions, result.reports):
         click.echo(f"TensorFlow {label}: {_summary(report).split(' in ')[0]}")
+    if by_topic:
+        click.echo("\n".join(["", "cards that hold, per topic:"] + topic_table(result)))
     rows = table(result)
     click.echo("\n".join(["", f"{len(rows) - 1} card(s) whose verdict differs:"] + rows) if rows
                else "every card has the same verdict on every version")

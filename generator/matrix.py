@@ -60,6 +60,21 @@ def matrix(cards: Sequence[Card], pythons: Sequence[str], *, jobs: int | None = 
     return Matrix(tuple(cards), reports)
 
 
+def topic_table(result: Matrix) -> list[str]:
+    """Per topic, how many of its cards hold on each version (passed, or concept cards in range)."""
+    topics: dict[str, list[int]] = {}
+    sizes: dict[str, int] = {}
+    for card, verdicts in result.rows():
+        counts = topics.setdefault(card.topic, [0] * len(verdicts))
+        sizes[card.topic] = sizes.get(card.topic, 0) + 1
+        for i, v in enumerate(verdicts):
+            counts[i] += v.status in ("passed", "no-code")
+    header = ["topic"] + [f"TensorFlow {label}" for label in result.versions]
+    cells = [[topic] + [f"{n} of {sizes[topic]}" for n in counts] for topic, counts in topics.items()]
+    widths = [max(len(row[i]) for row in [header] + cells) for i in range(len(header))]
+    return ["  ".join(text.ljust(w) for text, w in zip(row, widths)).rstrip() for row in [header] + cells]
+
+
 def table(result: Matrix, width: int = 60) -> list[str]:
     """The cards whose verdicts differ: one row each, the reason on every failing side."""
     rows = result.differing()

@@ -62,12 +62,12 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             progress(card, verdict)
 
     for card in cards:
-        if card.code is None:
+        if not card.holds_for(tf):  # a concept card too: its claim is about other versions
+            done(card, Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}"))
+        elif card.code is None:
             done(card, Verdict(card.id, "no-code", "a concept card: nothing to run"))
         elif card.skip is not None:
             done(card, Verdict(card.id, "skipped", card.skip))
-        elif not card.holds_for(tf):
-            done(card, Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}"))
         else:
             keys[card.id] = card_key(card, memory, interpreter)
             outcome = None if (cache is None or rerun) else cache.get(keys[card.id])

@@ -71,13 +71,14 @@ def test_matrix_table_shows_the_differing_cards_with_reasons(result):
 
 def test_matrix_cli_prints_summaries_and_writes_json(old_python, cache, tmp_path):
     args = ["matrix", str(DECK), "--python", sys.executable, "--python", old_python,
-            "--cache-dir", str(cache.directory), "--report", str(tmp_path / "m.json")]
+            "--cache-dir", str(cache.directory), "--report", str(tmp_path / "m.json"), "--by-topic"]
     out = CliRunner().invoke(main, args)
     assert out.exit_code == 1, out.output
     new = probe().tensorflow
     assert f"TensorFlow {new}: 3 passed, 0 failed" in out.output
     assert f"TensorFlow {OLD_TF}: 1 passed, 1 failed, 1 skipped" in out.output
     assert "2 card(s) whose verdict differs:" in out.output
+    assert re.search(r"^Versions\s+3 of 3\s+1 of 3$", out.output, re.M), out.output
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["versions"] == [new, OLD_TF]
     cards = {c["id"]: c for c in data["cards"]}
@@ -138,3 +139,11 @@ def test_rendered_cards_show_the_range_beside_the_version():
     assert status_line(card, None, "2.21.0") == "verified with TensorFlow 2.21.0 · holds for TensorFlow >=2.16"
     assert status_line(card, None, "2.15.1") == "not verified: holds for TensorFlow >=2.16; this is 2.15.1"
     assert status_line(replace(card, code=None, output=None), None, "2.21.0") == "holds for TensorFlow >=2.16"
+
+
+def test_a_concept_card_outside_its_range_is_skipped_too(write_cards):
+    from generator.verify import verify
+
+    root = write_cards({"c.yaml": "topic: T\ntensorflow: '<2'\ncards:\n  - id: c\n    front: q\n    back: a\n"})
+    (verdict,) = verify(load_cards([root])).verdicts
+    assert verdict.status == "skipped" and verdict.reason.startswith("holds for TensorFlow <2; this is ")
