@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .cards import Card, Finding
@@ -282,11 +282,21 @@ def _plain(text: str) -> str:
     return re.sub(r"[`*]", "", text).strip()
 
 
-def _longest_list(text: str) -> int:
+LIST_ITEM_RE = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)", re.M)
+
+
+@lru_cache(maxsize=None)
+def _commonmark():
     from markdown_it import MarkdownIt
 
+    return MarkdownIt("commonmark")
+
+
+def _longest_list(text: str) -> int:
+    if not LIST_ITEM_RE.search(text):  # no line starts like a list item: no list (and no parse)
+        return 0
     longest, stack = 0, []
-    for token in MarkdownIt("commonmark").parse(text):
+    for token in _commonmark().parse(text):
         if token.type in ("bullet_list_open", "ordered_list_open"):
             stack.append(0)
         elif token.type == "list_item_open" and stack:
