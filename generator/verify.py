@@ -79,7 +79,8 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
 
     api: dict[str, str | None] = {}
     unknown = []
-    for name in sorted(checks.mentioned_names(cards)):
+    # names are looked up in this TensorFlow for the cards that claim to hold for it
+    for name in sorted(checks.mentioned_names(c for c in cards if c.holds_for(tf))):
         entry = cache.get_value(api_key(name, interpreter)) if cache is not None else None
         if entry is None:
             unknown.append(name)
@@ -115,7 +116,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
     final = []
     for card in cards:
         verdict = verdicts[card.id]
-        seen = checks.Seen(outcomes.get(card.id), api, repeats.get(card.id))
+        seen = checks.Seen(outcomes.get(card.id), api if card.holds_for(tf) else {}, repeats.get(card.id))
         findings = checks.check(card, seen)
         if strict and findings and verdict.status != "failed":
             verdict = replace(verdict, status="failed", reason=str(findings[0]),

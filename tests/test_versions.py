@@ -141,6 +141,15 @@ def test_rendered_cards_show_the_range_beside_the_version():
     assert status_line(replace(card, code=None, output=None), None, "2.21.0") == "holds for TensorFlow >=2.16"
 
 
+def test_names_of_a_card_outside_its_range_are_not_looked_up_here(write_cards):
+    from generator.verify import verify
+
+    root = write_cards({"c.yaml": "topic: T\ntensorflow: '<2'\ncards:\n  - id: c\n    front: q\n"
+                                  "    back: '`tf.Session` runs a graph.'\n"})
+    (verdict,) = verify(load_cards([root]), strict=True).verdicts
+    assert verdict.status == "skipped" and verdict.findings == ()
+
+
 def test_a_concept_card_outside_its_range_is_skipped_too(write_cards):
     from generator.verify import verify
 
