@@ -77,15 +77,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
                 outcomes[card.id] = outcome
                 done(card, judge(card, outcome, cached=True))
 
-    api: dict[str, str | None] = {}
-    unknown = []
-    # names are looked up in this TensorFlow for the cards that claim to hold for it
-    for name in sorted(checks.mentioned_names(c for c in cards if c.holds_for(tf))):
-        entry = cache.get_value(api_key(name, interpreter)) if cache is not None else None
-        if entry is None:
-            unknown.append(name)
-        else:
-            api[name] = entry["why"]
+    api, unknown = _cached_names(cards, interpreter, cache)
 
     if to_run or unknown:
         job_list = [{"key": c.id, "setup": c.setup, "code": c.code, "timeout": c.timeout,
@@ -112,6 +104,27 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             runner.run(job_list, received, started)
             tf = runner.tf_version or tf
 
+    final = _with_findings(cards, verdicts, outcomes, api, tf, strict)
+    return Report(final, tf, time.monotonic() - start, outcomes)
+
+
+def _cached_names(cards: Sequence[Card], interpreter, cache: Cache | None) -> tuple[dict, list[str]]:
+    """The `api` answers already cached for this TensorFlow, and the names still to look up:
+    those of the cards that claim to hold for it."""
+    api: dict[str, str | None] = {}
+    unknown = []
+    for name in sorted(checks.mentioned_names(c for c in cards if c.holds_for(interpreter.tensorflow))):
+        entry = cache.get_value(api_key(name, interpreter)) if cache is not None else None
+        if entry is None:
+            unknown.append(name)
+        else:
+            api[name] = entry["why"]
+    return api, unknown
+
+
+def _with_findings(cards: Sequence[Card], verdicts: dict[str, Verdict], outcomes: dict[str, dict],
+                   api: dict, tf: str, strict: bool) -> tuple[Verdict, ...]:
+    """Each verdict with its strict-check findings; with STRICT, a finding fails the card."""
     repeats = checks.first_asked(cards)
     final = []
     for card in cards:
@@ -122,7 +135,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             verdict = replace(verdict, status="failed", reason=str(findings[0]),
                               detail="\n".join(map(str, findings)) if len(findings) > 1 else "")
         final.append(replace(verdict, findings=findings))
-    return Report(tuple(final), tf, time.monotonic() - start, outcomes)
+    return tuple(final)
 
 
 def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
