@@ -126,7 +126,7 @@ def status_line(card: Card, verdict: Verdict | None, tf_version: str) -> str:
     if card.skip is not None:
         return f"not verified: {card.skip}"
     if not card.holds_for(tf_version):
-        return f"not verified: holds for TensorFlow {card.tensorflow}; this is {tf_version}"
+        return f"holds for TensorFlow {card.tensorflow}; not verified on {tf_version}"
     holds = f" · holds for TensorFlow {card.tensorflow}" if card.tensorflow else ""
     if card.code is None:
         return holds.lstrip(" ·")

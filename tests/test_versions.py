@@ -137,7 +137,7 @@ def test_rendered_cards_show_the_range_beside_the_version():
 
     card = next(c for c in load_cards([DECK]) if c.id == "needs-216")
     assert status_line(card, None, "2.21.0") == "verified with TensorFlow 2.21.0 · holds for TensorFlow >=2.16"
-    assert status_line(card, None, "2.15.1") == "not verified: holds for TensorFlow >=2.16; this is 2.15.1"
+    assert status_line(card, None, "2.15.1") == "holds for TensorFlow >=2.16; not verified on 2.15.1"
     assert status_line(replace(card, code=None, output=None), None, "2.21.0") == "holds for TensorFlow >=2.16"
 
 
