@@ -345,5 +345,35 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
         click.echo(f"wrote {display_path(path)}")
 
 
+@main.command()
+@selection
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port; the URL is printed).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default serves this machine only.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the deck page in a web browser.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Cards run at once by the warm fork server [default: the machine's cores].")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/.cache"),
+              show_default=True, help="Where verdicts of unchanged cards are remembered.")
+@click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")
+@click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A copy of templates/ to preview the cards with instead of the shipped one.")
+@click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default=None,
+              help="Card size preset of the printed preview.")
+def serve(paths, topics, tags, port, host, open_browser, jobs, cache_dir, no_cache, templates_dir,
+          card_size) -> None:
+    """Serve a live page of the cards: verdicts, diffs, findings and previews, updated on save.
+
+    Open the printed URL; edits to the card files show within a second, without reloading.
+    """
+    from .cache import Cache
+    from .serve import serve as run_serve
+
+    run_serve(_paths(paths), topics=topics, tags=tags, host=host, port=port, open_browser=open_browser,
+              jobs=jobs, cache=None if no_cache else Cache(cache_dir), templates_dir=templates_dir,
+              card_size=card_size, announce=lambda url: click.echo(f"serving {url}  (Ctrl-C stops)"))
+
+
 if __name__ == "__main__":  # python -m generator.cli, as the tests run it in a process of its own
     main()

@@ -104,3 +104,60 @@ class Runner:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class WarmRunner(Runner):
+    """A fork server kept warm across edits (`tfcards serve`): jobs are submitted one at a time,
+    whenever they arise, and each outcome is handed to ON_RESULT from a reader thread.
+
+    `Runner.run` sends a batch and closes stdin; this one keeps stdin open, so the zygote's
+    loop (which reads job lines until EOF) keeps waiting for more. ON_DIED hears, once, of a
+    server that exited (an environment problem: cards that crash only kill their own child).
+    """
+
+    def __init__(self, jobs: int, on_result: Callable[[dict], None],
+                 on_died: Callable[[RunnerError], None] | None = None) -> None:
+        super().__init__(jobs)
+        self._on_result = on_result
+        self._on_died = on_died
+        self._lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+        self.ready = threading.Event()
+        self._closing = False
+
+    def start(self) -> "WarmRunner":
+        with self._lock:
+            if self.proc is None:
+                super().start()
+                self._reader = threading.Thread(target=self._read, daemon=True, name="tfcards-warm-runner")
+                self._reader.start()
+        return self
+
+    def submit(self, job: dict) -> None:
+        """Queue JOB (a zygote job line); its outcome arrives through ON_RESULT."""
+        self.start()
+        with self._lock:
+            try:
+                self.proc.stdin.write((json.dumps(job) + "\n").encode())
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError):  # died (or closed): the reader reports it
+                pass
+
+    def _read(self) -> None:
+        try:
+            self._ready()
+            self.ready.set()
+            for line in self.proc.stdout:
+                message = json.loads(line)
+                if "started" not in message:
+                    self._on_result(message)
+            self._died("while serving cards")
+        except RunnerError as e:
+            if self._on_died is not None and not self._closing:
+                self._on_died(e)
+        finally:
+            self.ready.set()
+
+    def close(self) -> None:
+        self._closing = True
+        super().close()

@@ -1,0 +1,53 @@
+"""`tfcards serve`: a live local web page for card authors.
+
+One module per job: `workspace` (the live deck: reload changed files, re-judge, re-run only
+changed cards), `preview` (a card as Anki renders it and as it prints), `pages` (the HTML pages
+and the fragments pushed to them), `app` (the aiohttp server, its server-sent events and the
+watchfiles watcher). The fork server is `runner.WarmRunner`.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import webbrowser
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..cache import Cache
+from ..runner import DEFAULT_MEMORY
+
+HOST = "127.0.0.1"
+
+
+def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[str] = (), host: str = HOST,
+          port: int = 8000, open_browser: bool = False, jobs: int | None = None, cache: Cache | None = None,
+          templates_dir: Path | None = None, card_size: str | None = None,
+          announce: Callable[[str], None] = print) -> None:
+    """Serve the cards under PATHS at http://HOST:PORT/ until interrupted (PORT 0: any free port).
+    ANNOUNCE hears the URL once the server listens and watches."""
+    from ..verify import default_jobs
+    from . import app
+    from .workspace import Workspace
+
+    sock = socket.create_server((host, port))
+
+    def workspace(submit) -> Workspace:
+        return Workspace(list(paths), submit, topics=topics, tags=tags, cache=cache, memory=DEFAULT_MEMORY)
+
+    def started(server) -> None:
+        url = f"http://{host}:{sock.getsockname()[1]}/"
+        announce(url)
+        if open_browser:
+            webbrowser.open(url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await app.run(workspace, sock, jobs=jobs or default_jobs(), templates_dir=templates_dir,
+                      card_size=card_size, started=started, stop=stop)
+
+    with sock:
+        asyncio.run(main())

@@ -1,0 +1,269 @@
+"""The web server of `tfcards serve` (aiohttp): pages, server-sent events, and the file watcher
+(watchfiles) that turns a save into a reload, a re-run and a push."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import multiprocessing
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import watchfiles
+from aiohttp import web
+
+from .. import render
+from ..runner import RunnerError, WarmRunner
+from . import preview
+from .pages import Pages
+from .workspace import Update, Workspace
+
+KEEPALIVE = 15.0  # seconds between SSE comments, so proxies and browsers keep an idle stream
+WATCH_STEP_MS = 20  # after a file event, wait this long for more before reloading (an editor's
+# save is several events); watchfiles' default (50 ms) spends a tenth of the latency budget
+
+
+@dataclass(eq=False)  # a set member by identity
+class _Subscriber:
+    page: str
+    card_id: str | None
+    queue: asyncio.Queue
+
+
+class Server:
+    """The live deck, its fork server, its watcher and the open pages' event streams."""
+
+    def __init__(self, ws_factory: Callable[[Callable[[dict], None]], Workspace], *, jobs: int,
+                 templates_dir: Path | None = None, card_size: str | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.jobs = jobs
+        self.runner = self._new_runner()
+        self.ws = ws_factory(self._submit)
+        self.templates_dir = (templates_dir or render.default_templates_dir()).resolve()
+        self.pages = Pages(self.ws, render.environment(templates_dir), card_size)
+        self.card_size = card_size
+        self.subscribers: set[_Subscriber] = set()
+        self.stop = asyncio.Event()
+        self._print_dir = tempfile.TemporaryDirectory(prefix="tfcards-serve-")
+        self._printer: concurrent.futures.ProcessPoolExecutor | None = None
+        self._prints: dict[tuple[str, str], asyncio.Future] = {}
+        self.updates = 0  # how many updates were pushed (the bench and tests wait on it)
+
+    # --- the fork server ------------------------------------------------------------------------
+
+    def _new_runner(self) -> WarmRunner:
+        return WarmRunner(
+            self.jobs,
+            on_result=lambda outcome: self.loop.call_soon_threadsafe(self._received, outcome),
+            on_died=lambda error: self.loop.call_soon_threadsafe(self._died, error))
+
+    def _submit(self, job: dict) -> None:
+        self.runner.submit(job)
+
+    def _received(self, outcome: dict) -> None:
+        self.push(self.ws.received(outcome))
+
+    def _died(self, error: RunnerError) -> None:
+        self.runner.close()
+        self.runner = self._new_runner()
+        self.push(self.ws.runner_died(str(error)))
+
+    # --- pushing --------------------------------------------------------------------------------
+
+    def push(self, update: Update, cards_look_changed: bool = False) -> None:
+        """Send each open page what UPDATE changed for it."""
+        if not update and not cards_look_changed:
+            return
+        self.updates += 1
+        deck = None
+        mains: dict[str, dict] = {}
+        for sub in list(self.subscribers):
+            if sub.page == "deck":
+                if update:
+                    deck = deck or self.pages.deck_update(update)
+                    sub.queue.put_nowait(deck)
+            elif (cards_look_changed or update.errors or sub.card_id in update.changed
+                  or sub.card_id in update.removed):
+                if sub.card_id not in mains:
+                    mains[sub.card_id] = self.pages.card_main(sub.card_id)
+                sub.queue.put_nowait(mains[sub.card_id])
+
+    # --- watching -------------------------------------------------------------------------------
+
+    def watch_roots(self) -> list[Path]:
+        roots = {p.resolve() if p.is_dir() else p.resolve().parent for p in self.ws.paths}
+        roots.add(self.templates_dir)
+        return sorted(roots)
+
+    async def watch(self, ready: asyncio.Event | None = None) -> None:
+        """Reload what each save changed, until STOP."""
+        roots = self.watch_roots()
+        batches = watchfiles.awatch(*roots, stop_event=self.stop, step=WATCH_STEP_MS, debounce=1_000,
+                                    recursive=True).__aiter__()
+        batch = asyncio.ensure_future(batches.__anext__())
+        await asyncio.sleep(0)  # the generator ran to its first await: its watcher is watching
+        if ready is not None:
+            ready.set()
+        while True:
+            try:
+                changes = await batch
+            except StopAsyncIteration:
+                return
+            self.changed({Path(path) for _, path in changes})
+            batch = asyncio.ensure_future(batches.__anext__())
+
+    def changed(self, paths: set[Path]) -> None:
+        topics = {p for p in paths if self.ws.watches(p)}
+        topics |= {p for p in self.ws.topic_files() if not p.exists()}  # a directory moved away
+        others = paths - topics
+        templates = any(self.templates_dir in p.parents for p in others)
+        if templates:
+            self.pages.templates_generation += 1
+            self.pages.card_env = render.environment(
+                None if self.templates_dir == render.default_templates_dir().resolve() else self.templates_dir)
+        if self.ws.runner_error is not None and topics:
+            self.ws.runner_restarted()
+        update = self.ws.reload(self._relative(topics)) if topics else Update(self.ws.version)
+        self.push(update, cards_look_changed=bool(others))
+
+    def _relative(self, paths: set[Path]) -> set[Path]:
+        """Watcher paths are absolute; the workspace keys files as its PATHS spell them."""
+        out = set()
+        for path in paths:
+            for root in self.ws.paths:
+                absolute = root.absolute()
+                if path == absolute or absolute in path.parents:
+                    out.add(root / path.relative_to(absolute) if path != absolute else root)
+                    break
+            else:
+                out.add(path)
+        return out
+
+    # --- the printed sides ----------------------------------------------------------------------
+
+    async def printed(self, card_id: str, which: str) -> Path:
+        entry = self.ws.entry(card_id)
+        if entry is None:
+            raise web.HTTPNotFound(text=f"no card {card_id!r}")
+        token = self.pages.print_token(card_id)
+        future = self._prints.get((card_id, token))
+        if future is None:
+            if self._printer is None:  # spawned: forking a process with threads is unsafe
+                self._printer = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            out_dir = Path(self._print_dir.name) / token
+            templates = None if self.templates_dir == render.default_templates_dir().resolve() else self.templates_dir
+            future = asyncio.wrap_future(self._printer.submit(
+                preview.printed_sides, entry.card, self.ws.tensorflow, templates, out_dir, self.card_size))
+            self._prints[(card_id, token)] = future
+        front, back = await asyncio.shield(future)
+        return front if which == "front" else back
+
+    def close(self) -> None:
+        self.stop.set()
+        for sub in self.subscribers:
+            sub.queue.put_nowait(None)
+        self.runner.close()
+        if self._printer is not None:
+            self._printer.shutdown(wait=True, cancel_futures=True)
+        self._print_dir.cleanup()
+
+
+def make_app(server: Server) -> web.Application:
+    app = web.Application()
+    static = render.default_templates_dir() / "serve"
+
+    async def deck(request: web.Request) -> web.Response:
+        return web.Response(text=server.pages.deck(), content_type="text/html")
+
+    async def card(request: web.Request) -> web.Response:
+        return web.Response(text=server.pages.card(request.match_info["card_id"]), content_type="text/html")
+
+    async def asset(request: web.Request) -> web.FileResponse:
+        name = request.match_info["name"]
+        if name not in ("serve.js", "serve.css"):
+            raise web.HTTPNotFound()
+        return web.FileResponse(static / name, headers={"Cache-Control": "no-cache"})
+
+    async def media(request: web.Request) -> web.FileResponse:
+        path = server.pages.media.get(request.match_info["name"])
+        if path is None or not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+
+    async def printed(request: web.Request) -> web.FileResponse:
+        try:
+            path = await server.printed(request.match_info["card_id"], request.match_info["which"])
+        except preview.PrintUnavailable as e:
+            raise web.HTTPServiceUnavailable(text=str(e)) from None
+        return web.FileResponse(path, headers={"Cache-Control": "max-age=3600"})
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        page = request.query.get("page", "deck")
+        sub = _Subscriber(page, request.query.get("card"), asyncio.Queue())
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        server.subscribers.add(sub)
+        try:
+            if request.query.get("since") != str(server.ws.version):  # changed while the page loaded
+                await _send(response, server.pages.deck_main() if page == "deck"
+                            else server.pages.card_main(sub.card_id or ""))
+            while not server.stop.is_set():
+                try:
+                    message = await asyncio.wait_for(sub.queue.get(), KEEPALIVE)
+                except asyncio.TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if message is None:
+                    break
+                await _send(response, message)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass  # the page was closed
+        finally:
+            server.subscribers.discard(sub)
+        return response
+
+    app.router.add_get("/", deck)
+    app.router.add_get("/card/{card_id}", card)
+    app.router.add_get("/card/{card_id}/print/{which:front|back}.png", printed)
+    app.router.add_get("/static/{name}", asset)
+    app.router.add_get("/media/{name}", media)
+    app.router.add_get("/events", events)
+
+    async def on_shutdown(app: web.Application) -> None:
+        for sub in list(server.subscribers):
+            sub.queue.put_nowait(None)
+
+    app.on_shutdown.append(on_shutdown)
+    return app
+
+
+async def _send(response: web.StreamResponse, data: dict) -> None:
+    await response.write(b"event: update\ndata: " + json.dumps(data).encode() + b"\n\n")
+
+
+async def run(ws_factory, sock: socket.socket, *, jobs: int, templates_dir: Path | None = None,
+              card_size: str | None = None, started: Callable[[Server], None] | None = None,
+              stop: asyncio.Event | None = None) -> None:
+    """Serve on SOCK until STOP is set (or the task is cancelled)."""
+    server = Server(ws_factory, jobs=jobs, templates_dir=templates_dir, card_size=card_size)
+    runner = web.AppRunner(make_app(server), handle_signals=False, shutdown_timeout=2)
+    await runner.setup()
+    watching = asyncio.Event()
+    watcher = asyncio.create_task(server.watch(watching))
+    try:
+        server.runner.start()  # TensorFlow imports while the first page renders from the cache
+        server.push(server.ws.scan())
+        await web.SockSite(runner, sock).start()
+        await watching.wait()
+        if started is not None:
+            started(server)
+        await (stop or server.stop).wait()
+    finally:
+        server.close()
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await runner.cleanup()

@@ -1,0 +1,237 @@
+"""The live deck behind `tfcards serve`: topic files reloaded as they change, and each card's
+verdict and strict-check findings kept current, re-running only cards whose run changed.
+
+Not thread-safe by design: the server calls it from its event loop only, and hands it the fork
+server's outcomes there. It never runs anything itself; it asks SUBMIT to run a job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .. import checks
+from ..cache import Cache, api_key, card_key, tensorflow_version
+from ..cards import Card, Verdict
+from ..errors import CardError, CardErrors, display_path
+from ..load import filter_cards, load_file
+from ..runner import DEFAULT_MEMORY
+from ..verify import holds_for, judge
+
+API_JOB = "tfcards:api:"  # prefix of the keys of name look-ups (one job per batch of new names)
+TOPIC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A card as the pages show it: its source, and its verdict (None while its run is pending)."""
+
+    card: Card
+    verdict: Verdict | None
+
+    @property
+    def status(self) -> str:
+        return "running" if self.verdict is None else self.verdict.status
+
+
+@dataclass(frozen=True)
+class Update:
+    """What one reload or outcome changed, for the pages to redraw."""
+
+    version: int
+    changed: frozenset[str] = frozenset()   # card ids whose entry is new or different
+    removed: frozenset[str] = frozenset()   # card ids gone
+    errors: bool = False                    # the list of file errors changed
+    order: bool = False                     # cards were added, removed or moved
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.removed or self.errors or self.order)
+
+
+@dataclass
+class Workspace:
+    """The cards under PATHS (filtered by TOPICS and TAGS), with their current verdicts."""
+
+    paths: Sequence[Path]
+    submit: Callable[[dict], None]
+    topics: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    cache: Cache | None = None
+    memory: int = DEFAULT_MEMORY
+    tensorflow: str = field(default_factory=tensorflow_version)
+    version: int = 0
+    runner_error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.paths = [Path(p) for p in self.paths]
+        self.files: dict[Path, tuple[Card, ...]] = {}
+        self.file_errors: dict[Path, tuple[CardError, ...]] = {}
+        self.errors: tuple[CardError, ...] = ()
+        self.cards: list[Card] = []
+        self.entries: dict[str, Entry] = {}
+        self.outcomes: dict[str, dict] = {}  # run key -> outcome
+        self.pending: set[str] = set()       # run keys submitted, outcome not yet back
+        self.api: dict[str, str | None] = {}
+        self.api_pending: set[str] = set()
+        self._api_jobs = 0
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def scan(self) -> Update:
+        """Load every topic file under the paths (the first load, or after a rescan)."""
+        found = set()
+        for p in self.paths:
+            if p.is_dir():
+                found.update(f for f in p.rglob("*") if f.suffix in TOPIC_SUFFIXES and f.is_file())
+            elif p.is_file():
+                found.add(p)
+        return self.reload(found | set(self.files) | set(self.file_errors))
+
+    def reload(self, changed: Iterable[Path]) -> Update:
+        """Reload the topic files CHANGED (a deleted one drops its cards), then re-judge."""
+        for path in changed:
+            path = Path(path)
+            if not self.watches(path):
+                continue
+            self.files.pop(path, None)
+            self.file_errors.pop(path, None)
+            if not path.is_file():
+                continue
+            try:
+                self.files[path] = tuple(load_file(path))
+            except CardErrors as e:
+                self.file_errors[path] = tuple(e.errors)
+            except CardError as e:
+                self.file_errors[path] = (e,)
+        return self._refresh()
+
+    def watches(self, path: Path) -> bool:
+        """Whether PATH is (or would be) one of the served topic files."""
+        if path.suffix not in TOPIC_SUFFIXES:
+            return False
+        path = path.absolute()
+        for p in self.paths:
+            p = p.absolute()
+            if path == p or p in path.parents:
+                return True
+        return False
+
+    def received(self, outcome: dict) -> Update:
+        """Take the fork server's OUTCOME of a job this workspace submitted."""
+        key = outcome.get("key", "")
+        if key.startswith(API_JOB):
+            found = outcome.get("value") or {}
+            for name in self.api_pending:
+                if name in found:
+                    self.api[name] = found[name]
+                    if self.cache is not None:
+                        self.cache.put_value(api_key(name, self.tensorflow), {"why": found[name]})
+                else:  # as `verify` says it; not cached, so the next server asks again
+                    self.api[name] = (f"`{name}` could not be looked up (the lookup "
+                                      f"{outcome.get('status', 'failed')})")
+            self.api_pending.clear()
+        else:
+            self.pending.discard(key)
+            self.outcomes[key] = outcome
+            if self.cache is not None:
+                self.cache.put(key, outcome)
+        return self._refresh()
+
+    def runner_died(self, message: str) -> Update:
+        """The fork server exited: show why; pending runs are asked again when it restarts."""
+        self.runner_error = message
+        self.pending.clear()
+        self.api_pending.clear()
+        return self._refresh(force_errors=True)
+
+    def runner_restarted(self) -> Update:
+        self.runner_error = None
+        return self._refresh(force_errors=True)
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def entry(self, card_id: str) -> Entry | None:
+        return self.entries.get(card_id)
+
+    def topic_files(self) -> list[Path]:
+        return sorted(set(self.files) | set(self.file_errors))
+
+    def _refresh(self, force_errors: bool = False) -> Update:
+        errors = [e for path in sorted(self.file_errors) for e in self.file_errors[path]]
+        every: list[Card] = []
+        first: dict[str, Card] = {}
+        for path in sorted(self.files):
+            for card in self.files[path]:
+                seen = first.setdefault(card.id, card)
+                if seen is not card:
+                    errors.append(CardError(f"duplicate id, first used at {display_path(seen.file)}:{seen.line}",
+                                            card.file, card.line, card.id))
+                    continue
+                every.append(card)
+        try:
+            cards = filter_cards(every, self.topics, self.tags) if every else []
+        except CardError as e:
+            errors.append(e)
+            cards = []
+        self._ask_api(cards)
+        repeats = checks.first_asked(cards)
+        entries = {card.id: self._entry(card, repeats.get(card.id)) for card in cards}
+
+        old = self.entries
+        changed = frozenset(i for i, e in entries.items() if old.get(i) != e)
+        removed = frozenset(old) - frozenset(entries)
+        order = [c.id for c in cards] != [c.id for c in self.cards]
+        errors_changed = force_errors or [e.format() for e in errors] != [e.format() for e in self.errors]
+        self.cards, self.entries, self.errors = cards, entries, tuple(errors)
+        update = Update(self.version + 1, changed, removed, errors_changed, order)
+        if update:
+            self.version += 1
+            return update
+        return Update(self.version)
+
+    def _entry(self, card: Card, repeated: Card | None) -> Entry:
+        outcome = None
+        if card.code is None:
+            verdict = Verdict(card.id, "no-code", "a concept card: nothing to run")
+        elif card.skip is not None:
+            verdict = Verdict(card.id, "skipped", card.skip)
+        elif not holds_for(card, self.tensorflow):
+            verdict = Verdict(card.id, "skipped",
+                              f"holds for TensorFlow {card.tensorflow}; this is {self.tensorflow}")
+        else:
+            key = card_key(card, self.memory)
+            outcome = self._outcome(key)
+            if outcome is None:
+                if key not in self.pending and self.runner_error is None:
+                    self.pending.add(key)
+                    self.submit({"key": key, "setup": card.setup, "code": card.code,
+                                 "timeout": card.timeout, "memory": self.memory})
+                return Entry(card, None)
+            verdict = judge(card, outcome, cached=bool(outcome.get("cached")))
+        findings = checks.check(card, checks.Seen(outcome, self.api, repeated))
+        return Entry(card, replace(verdict, findings=findings))
+
+    def _outcome(self, key: str) -> dict | None:
+        outcome = self.outcomes.get(key)
+        if outcome is None and self.cache is not None:
+            outcome = self.cache.get(key)
+            if outcome is not None:
+                outcome = self.outcomes[key] = {**outcome, "cached": True}
+        return outcome
+
+    def _ask_api(self, cards: list[Card]) -> None:
+        """Look up the TensorFlow names the `api` rule needs that neither memory nor cache knows."""
+        unknown = []
+        for name in sorted(checks.mentioned_names(cards)):
+            if name in self.api or name in self.api_pending:
+                continue
+            entry = self.cache.get_value(api_key(name, self.tensorflow)) if self.cache is not None else None
+            if entry is not None:
+                self.api[name] = entry["why"]
+            else:
+                unknown.append(name)
+        if unknown and self.runner_error is None and not self.api_pending:
+            self._api_jobs += 1
+            self.api_pending.update(unknown)
+            self.submit({"key": f"{API_JOB}{self._api_jobs}", "resolve": unknown, "timeout": 300,
+                         "memory": self.memory})

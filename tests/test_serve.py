@@ -1,0 +1,257 @@
+"""`tfcards serve` as an author meets it: a real server process, a real headless Chromium, and
+card files edited on disk while the page is open. Also: the Anki preview equals what the real
+`anki` library renders for the same note."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 120  # seconds: the first verdicts wait for TensorFlow's import, slow on a busy machine
+
+DECK = """\
+topic: Tensors
+cards:
+  - id: constant-repr
+    front: What does `print(tf.constant(4))` show?
+    back: An eager tensor, `shape=()`.
+    tags: [eager]
+    code: |
+      print(tf.constant(4))
+    output: |
+      tf.Tensor(4, shape=(), dtype=int32)
+  - id: dtype-cloze
+    type: cloze
+    front: "`tf.constant(4)` has dtype {{c1::`int32`}} and shape {{c2::`()`}}."
+    code: |
+      print(tf.constant(4))
+    output: |
+      tf.Tensor(4, shape=(), dtype=int32)
+  - id: zeros-reverse
+    type: reverse
+    front: tf.zeros
+    back: Creates a tensor filled with zeros.
+"""
+
+HOSTILE = """\
+topic: Hostile
+cards:
+  - id: hangs
+    front: Does this hang?
+    back: Yes.
+    timeout: 1
+    code: |
+      import time
+      time.sleep(600)
+    output: ""
+  - id: crashes
+    front: Does this crash?
+    back: Yes.
+    code: |
+      import os, signal
+      os.kill(os.getpid(), signal.SIGSEGV)
+    output: ""
+  - id: floods
+    front: Does this flood?
+    back: Yes.
+    code: |
+      while True:
+          print("x" * 1000)
+    output: ""
+"""
+
+
+# --- the Anki preview against the real Anki ---------------------------------------------------
+
+def test_anki_preview_matches_what_anki_renders(tmp_path):
+    from anki.collection import Collection
+
+    from generator import render
+    from generator.anki import MODELS, render_fields
+    from generator.load import load_cards
+    from generator.serve import preview
+
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "t.yaml").write_text(DECK)
+    cards = {c.id: c for c in load_cards([tmp_path / "cards"])}
+    env = render.environment()
+    col = Collection(str(tmp_path / "c.anki2"))
+    try:
+        for kind in ("basic", "reverse", "cloze"):
+            nt = MODELS[kind]
+            m = col.models.new(nt.name)
+            m["type"] = 1 if nt.cloze else 0
+            for f in nt.fields:
+                col.models.add_field(m, col.models.new_field(f))
+            for name, q, a in nt.templates:
+                t = col.models.new_template(name)
+                t["qfmt"], t["afmt"] = q, a
+                col.models.add_template(m, t)
+            col.models.add(m)
+        for card_id in ("constant-repr", "dtype-cloze", "zeros-reverse"):
+            card = cards[card_id]
+            fields, _ = render_fields(card, env, "2.21.0")
+            note = col.new_note(col.models.by_name(MODELS[card.type].name))
+            for name, value in zip(MODELS[card.type].fields, fields):
+                note[name] = value
+            col.add_note(note, 1)
+            ours = preview.note(card, env, "2.21.0").views
+            theirs = sorted(note.cards(), key=lambda c: c.ord)
+            assert len(ours) == len(theirs) == {"constant-repr": 1, "dtype-cloze": 2, "zeros-reverse": 2}[card_id]
+            for view, real in zip(ours, theirs):
+                strip = lambda html: re.sub(r"^<style>.*?</style>", "", html, flags=re.S)
+                assert view.question == strip(real.question()), (card_id, view.name)
+                assert view.answer == strip(real.answer()), (card_id, view.name)
+    finally:
+        col.close()
+
+
+# --- the live server in a browser -------------------------------------------------------------
+
+@pytest.fixture
+def project(tmp_path):
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "tensors.yaml").write_text(DECK)
+    (cards / "hostile.yaml").write_text(HOSTILE)
+    return tmp_path
+
+
+@pytest.fixture
+def server(project):
+    """`tfcards serve --port 0` in a process of its own; yields its URL; stopped with SIGINT."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator.cli", "serve", "--port", "0", "--jobs", "2"], cwd=project,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert match, line + proc.stderr.read()
+        yield match.group(0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail("tfcards serve did not stop within 20 s of Ctrl-C")
+    assert proc.returncode == 0, proc.stderr.read()
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options,
+                              service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def status(driver, card_id: str) -> str | None:
+    rows = driver.find_elements("id", f"card-{card_id}")
+    return rows[0].get_attribute("data-status") if rows else None
+
+
+def wait_for(what, timeout: float = WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(None, timeout, poll_frequency=0.05).until(lambda _: what())
+
+
+def test_deck_page_follows_edits_without_reloading(server, browser, project):
+    topic = project / "cards" / "tensors.yaml"
+    browser.get(server)
+    browser.execute_script("window.marker = 'same page'")  # gone if the page reloads
+    wait_for(lambda: status(browser, "constant-repr") == "passed")
+    assert status(browser, "zeros-reverse") == "no-code"
+
+    # cards that hang, crash and flood fail as in `verify`, and the server lives on
+    wait_for(lambda: all(status(browser, c) == "failed" for c in ("hangs", "crashes", "floods")))
+    text = browser.find_element("id", "rows").text
+    assert "timed out after 1 s" in text and "killed by SIGSEGV" in text and "printed too much output" in text
+
+    # a false output: failed, with the diff
+    topic.write_text(DECK.replace("tf.Tensor(4, shape=(), dtype=int32)\n  - id: dtype-cloze",
+                                  "tf.Tensor(4, size=(), dtype=int32)\n  - id: dtype-cloze"))
+    wait_for(lambda: status(browser, "constant-repr") == "failed")
+    row = browser.find_element("id", "card-constant-repr").text
+    assert "output differs from 'output'" in row
+    assert "-tf.Tensor(4, size=(), dtype=int32)" in row and "+tf.Tensor(4, shape=(), dtype=int32)" in row
+
+    # fixed: passes again
+    topic.write_text(DECK)
+    wait_for(lambda: status(browser, "constant-repr") == "passed")
+
+    # a YAML error is reported with file and line; fixing it clears it
+    topic.write_text(DECK.replace("    tags: [eager]", "    tags: [eager"))
+    wait_for(lambda: browser.find_elements("css selector", "#errors .load-error"))
+    error = browser.find_element("id", "errors").text
+    assert re.search(r"cards/tensors\.yaml:\d+:", error), error
+    topic.write_text(DECK)
+    wait_for(lambda: not browser.find_elements("css selector", "#errors .load-error"))
+    wait_for(lambda: status(browser, "constant-repr") == "passed")
+
+    # deleting a file removes its cards
+    (project / "cards" / "hostile.yaml").unlink()
+    wait_for(lambda: status(browser, "hangs") is None)
+
+    # filters: status
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element("name", "status")).select_by_visible_text("no-code")
+    visible = [r.get_attribute("data-id") for r in browser.find_elements("css selector", "#rows .card-row")
+               if r.is_displayed()]
+    assert visible == ["zeros-reverse"]
+    assert browser.execute_script("return window.marker") == "same page"
+
+
+def test_cloze_card_page_shows_each_deletion_and_follows_edits(server, browser, project):
+    browser.get(server + "card/dtype-cloze")
+    browser.execute_script("window.marker = 'same page'")
+    names = [h.text for h in browser.find_elements("css selector", ".view h3")]
+    assert names == ["cloze c1", "cloze c2"]
+    frames = browser.find_elements("css selector", "iframe.anki-card")
+    assert len(frames) == 8  # 2 cards x front/back x day/night
+
+    def frame_text(i: int) -> str:
+        browser.switch_to.frame(browser.find_elements("css selector", "iframe.anki-card")[i])
+        try:
+            return browser.find_element("tag name", "body").text
+        finally:
+            browser.switch_to.default_content()
+
+    # c1's front hides int32 and shows (); its back reveals int32
+    assert "[...]" in frame_text(0) and "int32" not in frame_text(0) and "()" in frame_text(0)
+    assert "int32" in frame_text(1)
+    night = browser.find_elements("css selector", "iframe.anki-card")[2]
+    browser.switch_to.frame(night)
+    assert "nightMode" in browser.find_element("tag name", "body").get_attribute("class")
+    browser.switch_to.default_content()
+
+    # a third deletion appears as a third card, live
+    topic = project / "cards" / "tensors.yaml"
+    topic.write_text(DECK.replace("shape {{c2::`()`}}.", "shape {{c2::`()`}} on the {{c3::CPU}}."))
+    wait_for(lambda: len(browser.find_elements("css selector", ".view h3")) == 3)
+    assert browser.execute_script("return window.marker") == "same page"
+
+    # the printed sides come from the real PDF
+    wait_for(lambda: browser.execute_script(
+        "return [...document.querySelectorAll('figure.printed img')].every(i => i.complete && i.naturalWidth > 0)"))
