@@ -255,3 +255,61 @@ def test_cloze_card_page_shows_each_deletion_and_follows_edits(server, browser, 
     # the printed sides come from the real PDF
     wait_for(lambda: browser.execute_script(
         "return [...document.querySelectorAll('figure.printed img')].every(i => i.complete && i.naturalWidth > 0)"))
+
+
+# --- the live deck without a server ------------------------------------------------------------
+
+def test_workspace_reruns_only_what_changed_and_reports_errors_with_lines(tmp_path):
+    from generator.serve.workspace import API_JOB, Workspace
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    topic = cards / "tensors.yaml"
+    topic.write_text(DECK)
+    jobs: list[dict] = []
+    ws = Workspace([cards], jobs.append)
+    update = ws.scan()
+    runs = [j for j in jobs if not j["key"].startswith(API_JOB)]
+    assert len(runs) == 1  # the two cards run the same code: one run serves both
+    assert ws.entry("constant-repr").status == ws.entry("dtype-cloze").status == "running"
+    assert ws.entry("zeros-reverse").status == "no-code" and update.order
+
+    printed = "tf.Tensor(4, shape=(), dtype=int32)\n"
+    for job in runs:
+        update = ws.received({"key": job["key"], "status": "completed", "stdout": printed, "stderr": "",
+                              "exception": None, "warnings": [], "seconds": 0.05})
+    assert ws.entry("constant-repr").status == "passed" and ws.entry("dtype-cloze").status == "passed"
+
+    # a false output is judged again against the outcome it has: nothing runs
+    jobs.clear()
+    topic.write_text(DECK.replace("tf.Tensor(4, shape=(), dtype=int32)\n  - id: dtype-cloze",
+                                  "tf.Tensor(4, size=(), dtype=int32)\n  - id: dtype-cloze"))
+    update = ws.reload([topic])
+    assert update.changed == {"constant-repr"} and not [j for j in jobs if "code" in j]
+    verdict = ws.entry("constant-repr").verdict
+    assert verdict.status == "failed" and "-tf.Tensor(4, size=(), dtype=int32)" in verdict.detail
+
+    # new code runs again, once
+    topic.write_text(DECK.replace("print(tf.constant(4))\n    output: |\n      tf.Tensor(4, shape=(), dtype=int32)\n"
+                                  "  - id: dtype-cloze", "print(tf.constant(5))\n    output: |\n      5\n  - id: dtype-cloze"))
+    ws.reload([topic])
+    assert [j["code"] for j in jobs if "code" in j] == ["print(tf.constant(5))\n"]
+    assert ws.entry("constant-repr").status == "running"
+
+    # a YAML error: reported with file and line, the file's cards leave; fixing it brings them back
+    topic.write_text(DECK.replace("    tags: [eager]", "    tags: [eager"))
+    update = ws.reload([topic])
+    assert update.errors and update.removed == {"constant-repr", "dtype-cloze", "zeros-reverse"}
+    assert re.match(r".*tensors\.yaml:\d+: ", ws.errors[0].format())
+    topic.write_text(DECK)
+    update = ws.reload([topic])
+    assert update.errors and not ws.errors and ws.entry("constant-repr").status == "passed"
+
+    # a second file repeating an id is an error naming the first; deleting it clears it
+    other = cards / "other.yaml"
+    other.write_text(DECK.replace("topic: Tensors", "topic: Other"))
+    ws.reload([other])
+    assert any("duplicate id, first used at" in e.format() for e in ws.errors)
+    other.unlink()
+    update = ws.reload([other])
+    assert not ws.errors and update.errors
