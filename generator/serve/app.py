@@ -50,7 +50,6 @@ class Server:
         self._print_dir = tempfile.TemporaryDirectory(prefix="tfcards-serve-")
         self._printer: concurrent.futures.ProcessPoolExecutor | None = None
         self._prints: dict[tuple[str, str], asyncio.Future] = {}
-        self.updates = 0  # how many updates were pushed (the bench and tests wait on it)
 
     # --- the fork server ------------------------------------------------------------------------
 
@@ -77,7 +76,6 @@ class Server:
         """Send each open page what UPDATE changed for it."""
         if not update and not cards_look_changed:
             return
-        self.updates += 1
         deck = None
         mains: dict[str, dict] = {}
         for sub in list(self.subscribers):

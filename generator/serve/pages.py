@@ -13,7 +13,6 @@ from . import preview
 from .workspace import Update, Workspace
 
 CLIP = 20_000  # characters of a diff or stderr shown: a flooding card must not flood the page
-STATUSES = ("passed", "failed", "running", "skipped", "no-code")
 
 
 class Pages:
