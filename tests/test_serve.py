@@ -168,8 +168,13 @@ def browser():
 
 
 def status(driver, card_id: str) -> str | None:
-    rows = driver.find_elements("id", f"card-{card_id}")
-    return rows[0].get_attribute("data-status") if rows else None
+    """Read in one script: a row the server replaces between two WebDriver calls goes stale."""
+    return driver.execute_script("const r = document.getElementById(arguments[0]); return r && r.dataset.status",
+                                 f"card-{card_id}")
+
+
+def text(driver, element_id: str) -> str:
+    return driver.execute_script("return document.getElementById(arguments[0]).innerText", element_id)
 
 
 def wait_for(what, timeout: float = WAIT):
@@ -186,14 +191,14 @@ def test_deck_page_follows_edits_without_reloading(server, browser, project):
 
     # cards that hang, crash and flood fail as in `verify`, and the server lives on
     wait_for(lambda: all(status(browser, c) == "failed" for c in ("hangs", "crashes", "floods")))
-    text = browser.find_element("id", "rows").text
-    assert "timed out after 1 s" in text and "killed by SIGSEGV" in text and "printed too much output" in text
+    shown = text(browser, "rows")
+    assert "timed out after 1 s" in shown and "killed by SIGSEGV" in shown and "printed too much output" in shown
 
     # a false output: failed, with the diff
     topic.write_text(DECK.replace("tf.Tensor(4, shape=(), dtype=int32)\n  - id: dtype-cloze",
                                   "tf.Tensor(4, size=(), dtype=int32)\n  - id: dtype-cloze"))
     wait_for(lambda: status(browser, "constant-repr") == "failed")
-    row = browser.find_element("id", "card-constant-repr").text
+    row = text(browser, "card-constant-repr")
     assert "output differs from 'output'" in row
     assert "-tf.Tensor(4, size=(), dtype=int32)" in row and "+tf.Tensor(4, shape=(), dtype=int32)" in row
 
@@ -204,7 +209,7 @@ def test_deck_page_follows_edits_without_reloading(server, browser, project):
     # a YAML error is reported with file and line; fixing it clears it
     topic.write_text(DECK.replace("    tags: [eager]", "    tags: [eager"))
     wait_for(lambda: browser.find_elements("css selector", "#errors .load-error"))
-    error = browser.find_element("id", "errors").text
+    error = text(browser, "errors")
     assert re.search(r"cards/tensors\.yaml:\d+:", error), error
     topic.write_text(DECK)
     wait_for(lambda: not browser.find_elements("css selector", "#errors .load-error"))
@@ -217,8 +222,8 @@ def test_deck_page_follows_edits_without_reloading(server, browser, project):
     # filters: status
     from selenium.webdriver.support.ui import Select
     Select(browser.find_element("name", "status")).select_by_visible_text("no-code")
-    visible = [r.get_attribute("data-id") for r in browser.find_elements("css selector", "#rows .card-row")
-               if r.is_displayed()]
+    visible = browser.execute_script(
+        "return [...document.querySelectorAll('#rows .card-row')].filter(r => !r.hidden).map(r => r.dataset.id)")
     assert visible == ["zeros-reverse"]
     assert browser.execute_script("return window.marker") == "same page"
 
@@ -226,7 +231,9 @@ def test_deck_page_follows_edits_without_reloading(server, browser, project):
 def test_cloze_card_page_shows_each_deletion_and_follows_edits(server, browser, project):
     browser.get(server + "card/dtype-cloze")
     browser.execute_script("window.marker = 'same page'")
-    names = [h.text for h in browser.find_elements("css selector", ".view h3")]
+    wait_for(lambda: status(browser, "dtype-cloze") == "passed")  # the verdict redraws the page's content
+    wait_for(lambda: browser.find_elements("css selector", ".view h3"))
+    names = browser.execute_script("return [...document.querySelectorAll('.view h3')].map(h => h.innerText)")
     assert names == ["cloze c1", "cloze c2"]
     frames = browser.find_elements("css selector", "iframe.anki-card")
     assert len(frames) == 8  # 2 cards x front/back x day/night
