@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .. import checks
-from ..cache import Cache, api_key, card_key, tensorflow_version
+from ..cache import Cache, api_key, card_key
 from ..cards import Card, Verdict
 from ..errors import CardError, CardErrors, display_path
+from ..interpreter import Interpreter, probe
 from ..load import filter_cards, load_file
 from ..runner import DEFAULT_MEMORY
-from ..verify import holds_for, judge
+from ..verify import judge
 
 API_JOB = "tfcards:api:"  # prefix of the keys of name look-ups (one job per batch of new names)
 TOPIC_SUFFIXES = (".yaml", ".yml")
@@ -58,9 +59,13 @@ class Workspace:
     tags: Sequence[str] = ()
     cache: Cache | None = None
     memory: int = DEFAULT_MEMORY
-    tensorflow: str = field(default_factory=tensorflow_version)
+    interpreter: Interpreter = field(default_factory=probe)  # this one: no TensorFlow import
     version: int = 0
     runner_error: str | None = None
+
+    @property
+    def tensorflow(self) -> str:
+        return self.interpreter.tensorflow
 
     def __post_init__(self) -> None:
         self.paths = [Path(p) for p in self.paths]
@@ -125,7 +130,7 @@ class Workspace:
                 if name in found:
                     self.api[name] = found[name]
                     if self.cache is not None:
-                        self.cache.put_value(api_key(name, self.tensorflow), {"why": found[name]})
+                        self.cache.put_value(api_key(name, self.interpreter), {"why": found[name]})
                 else:  # as `verify` says it; not cached, so the next server asks again
                     self.api[name] = (f"`{name}` could not be looked up (the lookup "
                                       f"{outcome.get('status', 'failed')})")
@@ -191,15 +196,16 @@ class Workspace:
 
     def _entry(self, card: Card, repeated: Card | None) -> Entry:
         outcome = None
-        if card.code is None:
+        holds = card.holds_for(self.tensorflow)
+        if not holds:  # checked first, as `verify` does: a concept card's claim is about versions too
+            verdict = Verdict(card.id, "skipped",
+                              f"holds for TensorFlow {card.tensorflow}; this is {self.tensorflow}")
+        elif card.code is None:
             verdict = Verdict(card.id, "no-code", "a concept card: nothing to run")
         elif card.skip is not None:
             verdict = Verdict(card.id, "skipped", card.skip)
-        elif not holds_for(card, self.tensorflow):
-            verdict = Verdict(card.id, "skipped",
-                              f"holds for TensorFlow {card.tensorflow}; this is {self.tensorflow}")
         else:
-            key = card_key(card, self.memory)
+            key = card_key(card, self.memory, self.interpreter)
             outcome = self._outcome(key)
             if outcome is None:
                 if key not in self.pending and self.runner_error is None:
@@ -208,7 +214,7 @@ class Workspace:
                                  "timeout": card.timeout, "memory": self.memory})
                 return Entry(card, None)
             verdict = judge(card, outcome, cached=bool(outcome.get("cached")))
-        findings = checks.check(card, checks.Seen(outcome, self.api, repeated))
+        findings = checks.check(card, checks.Seen(outcome, self.api if holds else {}, repeated))
         return Entry(card, replace(verdict, findings=findings))
 
     def _outcome(self, key: str) -> dict | None:
@@ -222,10 +228,10 @@ class Workspace:
     def _ask_api(self, cards: list[Card]) -> None:
         """Look up the TensorFlow names the `api` rule needs that neither memory nor cache knows."""
         unknown = []
-        for name in sorted(checks.mentioned_names(cards)):
+        for name in sorted(checks.mentioned_names(c for c in cards if c.holds_for(self.tensorflow))):
             if name in self.api or name in self.api_pending:
                 continue
-            entry = self.cache.get_value(api_key(name, self.tensorflow)) if self.cache is not None else None
+            entry = self.cache.get_value(api_key(name, self.interpreter)) if self.cache is not None else None
             if entry is not None:
                 self.api[name] = entry["why"]
             else:
