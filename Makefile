@@ -41,6 +41,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/bench_anki.py
 	$(BIN)/python bench/bench_pdf.py
 	$(BIN)/python bench/bench_strict.py
+	$(BIN)/python bench/bench_serve.py
 
 clean:
 	rm -rf build/* $(VENV)

@@ -97,23 +97,33 @@ def browser_saw(driver, want: str, since: float, timeout: float = 60) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--with-deck", action="store_true",
+                        help="Serve the shipped cards/ beside the bench card (their verdicts cached in "
+                             "build/.cache), so each save re-judges a full deck.")
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory(prefix="tfcards-bench-serve-") as tmp:
         topic = Path(tmp) / "cards" / "bench.yaml"
         topic.parent.mkdir()
         topic.write_text(CARD.format(n=0, out=1))
-        proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "serve", "--port", "0", "--no-cache"],
+        cache = ["--no-cache"]
+        if args.with_deck:
+            shutil.copytree(ROOT / "cards", topic.parent / "deck")
+            cache = ["--cache-dir", str(ROOT / "build" / ".cache")]
+        proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "serve", "--port", "0", *cache],
                                 cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             port = int(re.search(r":(\d+)/", proc.stdout.readline()).group(1))
             got: queue.Queue = queue.Queue()
             threading.Thread(target=events, args=(port, -1, got), daemon=True).start()
-            deadline = time.monotonic() + 300
-            while True:  # the first verdict: TensorFlow has imported, the fork server is warm
+            deadline = time.monotonic() + 600
+            passed = False
+            while True:  # the bench card passed and nothing runs: the fork server is warm and idle
                 _, data = got.get(timeout=max(1, deadline - time.monotonic()))
                 shown = data.get("main", "") + "".join(v or "" for v in (data.get("rows") or {}).values())
-                if 'data-status="passed"' in shown:
+                if 'id="card-trivial" class="card-row" data-id="trivial" data-status="passed"' in shown:
+                    passed = True
+                if passed and 'badge running' not in data.get("summary", data.get("main", "")):
                     break
             driver = open_browser(f"http://127.0.0.1:{port}/")
             rerun, rejudge, page_rerun, page_rejudge = [], [], [], []

@@ -40,6 +40,7 @@ class Server:
                  templates_dir: Path | None = None, card_size: str | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         self.jobs = jobs
+        self._inbox: list[dict] = []
         self.runner = self._new_runner()
         self.ws = ws_factory(self._submit)
         self.templates_dir = (templates_dir or render.default_templates_dir()).resolve()
@@ -63,7 +64,15 @@ class Server:
         self.runner.submit(job)
 
     def _received(self, outcome: dict) -> None:
-        self.push(self.ws.received(outcome))
+        # Outcomes that arrived while the loop was busy are judged and pushed as one update:
+        # re-judging the deck costs the same for one outcome as for fifty.
+        self._inbox.append(outcome)
+        if len(self._inbox) == 1:
+            self.loop.call_soon(self._take_inbox)
+
+    def _take_inbox(self) -> None:
+        outcomes, self._inbox = self._inbox, []
+        self.push(self.ws.received(*outcomes))
 
     def _died(self, error: RunnerError) -> None:
         self.runner.close()

@@ -79,6 +79,10 @@ class Workspace:
         self.api: dict[str, str | None] = {}
         self.api_pending: set[str] = set()
         self._api_jobs = 0
+        # memos by card version, so a save costs only its changed cards (pruned to the live cards)
+        self._keys: dict[Card, str] = {}
+        self._names: dict[Card, tuple[str, ...]] = {}
+        self._judged: dict[Card, tuple[tuple, Entry]] = {}
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -121,8 +125,13 @@ class Workspace:
                 return True
         return False
 
-    def received(self, outcome: dict) -> Update:
-        """Take the fork server's OUTCOME of a job this workspace submitted."""
+    def received(self, *outcomes: dict) -> Update:
+        """Take the fork server's OUTCOMES of jobs this workspace submitted (one re-judging for all)."""
+        for outcome in outcomes:
+            self._take(outcome)
+        return self._refresh()
+
+    def _take(self, outcome: dict) -> None:
         key = outcome.get("key", "")
         if key.startswith(API_JOB):
             found = outcome.get("value") or {}
@@ -140,7 +149,6 @@ class Workspace:
             self.outcomes[key] = outcome
             if self.cache is not None:
                 self.cache.put(key, outcome)
-        return self._refresh()
 
     def runner_died(self, message: str) -> Update:
         """The fork server exited: show why; pending runs are asked again when it restarts."""
@@ -178,6 +186,10 @@ class Workspace:
         except CardError as e:
             errors.append(e)
             cards = []
+        live = set(cards)
+        for memo in (self._keys, self._names, self._judged):
+            for stale in [c for c in memo if c not in live]:
+                del memo[stale]
         self._ask_api(cards)
         repeats = checks.first_asked(cards)
         entries = {card.id: self._entry(card, repeats.get(card.id)) for card in cards}
@@ -205,7 +217,9 @@ class Workspace:
         elif card.skip is not None:
             verdict = Verdict(card.id, "skipped", card.skip)
         else:
-            key = card_key(card, self.memory, self.interpreter)
+            key = self._keys.get(card)
+            if key is None:
+                key = self._keys[card] = card_key(card, self.memory, self.interpreter)
             outcome = self._outcome(key)
             if outcome is None:
                 if key not in self.pending and self.runner_error is None:
@@ -213,9 +227,22 @@ class Workspace:
                     self.submit({"key": key, "setup": card.setup, "code": card.code,
                                  "timeout": card.timeout, "memory": self.memory})
                 return Entry(card, None)
+        api = self.api if holds else {}
+        inputs = (id(outcome), repeated, tuple(api.get(n) for n in self._mentioned(card)))
+        judged = self._judged.get(card)
+        if judged is not None and judged[0] == inputs:
+            return judged[1]
+        if outcome is not None:
             verdict = judge(card, outcome, cached=bool(outcome.get("cached")))
-        findings = checks.check(card, checks.Seen(outcome, self.api if holds else {}, repeated))
-        return Entry(card, replace(verdict, findings=findings))
+        entry = Entry(card, replace(verdict, findings=checks.check(card, checks.Seen(outcome, api, repeated))))
+        self._judged[card] = (inputs, entry)
+        return entry
+
+    def _mentioned(self, card: Card) -> tuple[str, ...]:
+        names = self._names.get(card)
+        if names is None:
+            names = self._names[card] = tuple(sorted(checks.mentioned_names([card])))
+        return names
 
     def _outcome(self, key: str) -> dict | None:
         outcome = self.outcomes.get(key)
@@ -228,7 +255,8 @@ class Workspace:
     def _ask_api(self, cards: list[Card]) -> None:
         """Look up the TensorFlow names the `api` rule needs that neither memory nor cache knows."""
         unknown = []
-        for name in sorted(checks.mentioned_names(c for c in cards if c.holds_for(self.tensorflow))):
+        wanted = {n for c in cards if c.holds_for(self.tensorflow) for n in self._mentioned(c)}
+        for name in sorted(wanted):
             if name in self.api or name in self.api_pending:
                 continue
             entry = self.cache.get_value(api_key(name, self.interpreter)) if self.cache is not None else None
