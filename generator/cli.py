@@ -81,7 +81,11 @@ def _progress(cards: list[Card], label: str) -> Iterator[dict]:
 
     with click.progressbar(length=len(cards), label=label, file=sys.stderr,
                            show_pos=True, item_show_func=current) as bar:
-        yield {"progress": finished, "on_start": lambda card: running.setdefault(card.id)}
+        def started(card: Card) -> None:
+            running.setdefault(card.id)
+            bar.render_progress()  # redraw: name the card now, not when the next one finishes
+
+        yield {"progress": finished, "on_start": started}
 
 
 def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: bool = False,

@@ -184,3 +184,29 @@ def test_pdf_file_name_says_layout_paper_and_card_size(project):
     assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5.pdf" in a4.output
     assert "wrote build/tensorflow--tag-eager-duplex-letter-business.pdf" in letter.output
     assert "[default: 3x5]" in run("build", "--help").output
+
+
+def test_progress_bar_names_the_card_running_now_on_a_terminal(monkeypatch, write_cards):
+    """A card that hangs must be the one the bar names, from the moment it starts."""
+    import io
+    import sys
+
+    from generator.cli import _progress
+    from generator.load import load_cards
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("CI", raising=False)
+    one, two = load_cards([write_cards({"t.yaml": DECK})])[:2]
+    with _progress([one, two], "Verifying") as callbacks:
+        callbacks["on_start"](one)
+        assert terminal.getvalue().rstrip().endswith("0/2  true-claim")
+        callbacks["on_start"](two)
+        callbacks["progress"](one, None)
+        assert terminal.getvalue().rstrip().endswith("1/2  false-claim")
+        callbacks["progress"](two, None)
+    assert "2/2" in terminal.getvalue() and "3/2" not in terminal.getvalue()
