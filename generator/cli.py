@@ -363,10 +363,11 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 @click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A copy of templates/ to preview the cards with instead of the shipped one.")
-@click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default=None,
+@click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default="3x5", show_default=True,
               help="Card size preset of the printed preview.")
+@python_option()
 def serve(paths, topics, tags, port, host, open_browser, jobs, cache_dir, no_cache, templates_dir,
-          card_size) -> None:
+          card_size, python) -> None:
     """Serve a live page of the cards: verdicts, diffs, findings and previews, updated on save.
 
     Open the printed URL; edits to the card files show within a second, without reloading.
@@ -376,7 +377,8 @@ def serve(paths, topics, tags, port, host, open_browser, jobs, cache_dir, no_cac
 
     run_serve(_paths(paths), topics=topics, tags=tags, host=host, port=port, open_browser=open_browser,
               jobs=jobs, cache=None if no_cache else Cache(cache_dir), templates_dir=templates_dir,
-              card_size=card_size, announce=lambda url: click.echo(f"serving {url}  (Ctrl-C stops)"))
+              card_size=card_size, python=python,
+              announce=lambda url: click.echo(f"serving {url}  (Ctrl-C stops)"))
 
 
 if __name__ == "__main__":  # python -m generator.cli, as the tests run it in a process of its own

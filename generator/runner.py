@@ -116,8 +116,8 @@ class WarmRunner(Runner):
     """
 
     def __init__(self, jobs: int, on_result: Callable[[dict], None],
-                 on_died: Callable[[RunnerError], None] | None = None) -> None:
-        super().__init__(jobs)
+                 on_died: Callable[[RunnerError], None] | None = None, python: str | None = None) -> None:
+        super().__init__(jobs, python)
         self._on_result = on_result
         self._on_died = on_died
         self._lock = threading.Lock()

@@ -156,3 +156,37 @@ def test_a_concept_card_outside_its_range_is_skipped_too(write_cards):
     root = write_cards({"c.yaml": "topic: T\ntensorflow: '<2'\ncards:\n  - id: c\n    front: q\n    back: a\n"})
     (verdict,) = verify(load_cards([root])).verdicts
     assert verdict.status == "skipped" and verdict.reason.startswith("holds for TensorFlow <2; this is ")
+
+
+def test_serve_runs_the_cards_under_another_python(old_python, tmp_path):
+    """`tfcards serve --python`: the live page verifies with that interpreter's TensorFlow."""
+    import signal
+    import time
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "serve", str(DECK), "--port", "0",
+                             "--python", old_python, "--cache-dir", str(tmp_path / "cache")],
+                            cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://\S+/", line).group(0)
+        deadline = time.monotonic() + 120
+        while True:  # the rows fill in as the 2.15 fork server runs the cards
+            page = urllib.request.urlopen(url, timeout=10).read().decode()
+            if 'data-id="keras3-only" data-status="failed"' in page or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert f"TensorFlow {OLD_TF}" in page
+        assert 'data-id="keras3-only" data-status="failed"' in page, "keras3-only prints 2 on Keras 2"
+        assert 'data-id="both" data-status="passed"' in page
+        assert f"holds for TensorFlow &gt;=2.16; this is {OLD_TF}" in page
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def test_serve_with_a_bad_python_is_one_line_and_exit_2():
+    out = CliRunner().invoke(main, ["serve", str(DECK), "--port", "0", "--python", "no-such-python"])
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert [l for l in out.output.splitlines() if l.strip()] == ["error: --python 'no-such-python': no such interpreter"]

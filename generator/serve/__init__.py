@@ -22,18 +22,22 @@ HOST = "127.0.0.1"
 
 def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[str] = (), host: str = HOST,
           port: int = 8000, open_browser: bool = False, jobs: int | None = None, cache: Cache | None = None,
-          templates_dir: Path | None = None, card_size: str | None = None,
+          templates_dir: Path | None = None, card_size: str | None = None, python: str | None = None,
           announce: Callable[[str], None] = print) -> None:
-    """Serve the cards under PATHS at http://HOST:PORT/ until interrupted (PORT 0: any free port).
-    ANNOUNCE hears the URL once the server listens and watches."""
+    """Serve the cards under PATHS at http://HOST:PORT/ until interrupted (PORT 0: any free port),
+    run under PYTHON's TensorFlow (default: this one). ANNOUNCE hears the URL once the server
+    listens and watches."""
+    from ..interpreter import probe
     from ..verify import default_jobs
     from . import app
     from .workspace import Workspace
 
+    interpreter = probe(python)  # a bad --python is a one-line error before anything starts
     sock = socket.create_server((host, port))
 
     def workspace(submit) -> Workspace:
-        return Workspace(list(paths), submit, topics=topics, tags=tags, cache=cache, memory=DEFAULT_MEMORY)
+        return Workspace(list(paths), submit, topics=topics, tags=tags, cache=cache, memory=DEFAULT_MEMORY,
+                         interpreter=interpreter)
 
     def started(server) -> None:
         url = f"http://{host}:{sock.getsockname()[1]}/"
@@ -47,7 +51,7 @@ def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[s
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await app.run(workspace, sock, jobs=jobs or default_jobs(), templates_dir=templates_dir,
-                      card_size=card_size, started=started, stop=stop)
+                      card_size=card_size, started=started, stop=stop, python=interpreter.python)
 
     with sock:
         asyncio.run(main())
