@@ -366,8 +366,9 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 @click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default="3x5", show_default=True,
               help="Card size preset of the printed preview.")
 @python_option()
+@click.option("--strict", is_flag=True, help="Show cards with strict-check findings as failed, as verify --strict does.")
 def serve(paths, topics, tags, port, host, open_browser, jobs, cache_dir, no_cache, templates_dir,
-          card_size, python) -> None:
+          card_size, python, strict) -> None:
     """Serve a live page of the cards: verdicts, diffs, findings and previews, updated on save.
 
     Open the printed URL; edits to the card files show within a second, without reloading.
@@ -377,7 +378,7 @@ def serve(paths, topics, tags, port, host, open_browser, jobs, cache_dir, no_cac
 
     run_serve(_paths(paths), topics=topics, tags=tags, host=host, port=port, open_browser=open_browser,
               jobs=jobs, cache=None if no_cache else Cache(cache_dir), templates_dir=templates_dir,
-              card_size=card_size, python=python,
+              card_size=card_size, python=python, strict=strict,
               announce=lambda url: click.echo(f"serving {url}  (Ctrl-C stops)"))
 
 

@@ -130,12 +130,16 @@ def _with_findings(cards: Sequence[Card], verdicts: dict[str, Verdict], outcomes
     for card in cards:
         verdict = verdicts[card.id]
         seen = checks.Seen(outcomes.get(card.id), api if card.holds_for(tf) else {}, repeats.get(card.id))
-        findings = checks.check(card, seen)
-        if strict and findings and verdict.status != "failed":
-            verdict = replace(verdict, status="failed", reason=str(findings[0]),
-                              detail="\n".join(map(str, findings)) if len(findings) > 1 else "")
-        final.append(replace(verdict, findings=findings))
+        final.append(with_findings(verdict, checks.check(card, seen), strict))
     return tuple(final)
+
+
+def with_findings(verdict: Verdict, findings: tuple, strict: bool) -> Verdict:
+    """VERDICT carrying FINDINGS; with STRICT, a finding fails a card that had not failed."""
+    if strict and findings and verdict.status != "failed":
+        verdict = replace(verdict, status="failed", reason=str(findings[0]),
+                          detail="\n".join(map(str, findings)) if len(findings) > 1 else "")
+    return replace(verdict, findings=findings)
 
 
 def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:

@@ -320,3 +320,24 @@ def test_workspace_reruns_only_what_changed_and_reports_errors_with_lines(tmp_pa
     other.unlink()
     update = ws.reload([other])
     assert not ws.errors and update.errors
+
+
+def test_workspace_strict_fails_a_card_on_its_findings(tmp_path):
+    from generator.serve.workspace import API_JOB, Workspace
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "t.yaml").write_text("topic: T\ncards:\n  - id: says-float64\n    front: What dtype?\n"
+                                  "    back: '`float64`'\n    code: print(tf.constant(1.0).dtype)\n"
+                                  "    output: \"<dtype: 'float32'>\"\n")
+    for strict, status in ((False, "passed"), (True, "failed")):
+        jobs: list[dict] = []
+        ws = Workspace([cards], jobs.append, strict=strict)
+        ws.scan()
+        for job in jobs:
+            if not job["key"].startswith(API_JOB):
+                ws.received({"key": job["key"], "status": "completed", "stdout": "<dtype: 'float32'>\n",
+                             "stderr": "", "exception": None, "warnings": [], "seconds": 0.01})
+        verdict = ws.entry("says-float64").verdict
+        assert verdict.status == status and [f.rule for f in verdict.findings] == ["grounded"]
+        assert not strict or verdict.reason.startswith("[grounded] the answer says `float64`")

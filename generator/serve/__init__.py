@@ -23,9 +23,10 @@ HOST = "127.0.0.1"
 def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[str] = (), host: str = HOST,
           port: int = 8000, open_browser: bool = False, jobs: int | None = None, cache: Cache | None = None,
           templates_dir: Path | None = None, card_size: str | None = None, python: str | None = None,
-          announce: Callable[[str], None] = print) -> None:
+          strict: bool = False, announce: Callable[[str], None] = print) -> None:
     """Serve the cards under PATHS at http://HOST:PORT/ until interrupted (PORT 0: any free port),
-    run under PYTHON's TensorFlow (default: this one). ANNOUNCE hears the URL once the server
+    run under PYTHON's TensorFlow (default: this one); with STRICT a strict-check finding fails a
+    card, as `verify --strict` does. ANNOUNCE hears the URL once the server
     listens and watches."""
     from ..interpreter import probe
     from ..verify import default_jobs
@@ -37,7 +38,7 @@ def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[s
 
     def workspace(submit) -> Workspace:
         return Workspace(list(paths), submit, topics=topics, tags=tags, cache=cache, memory=DEFAULT_MEMORY,
-                         interpreter=interpreter)
+                         interpreter=interpreter, strict=strict)
 
     def started(server) -> None:
         url = f"http://{host}:{sock.getsockname()[1]}/"

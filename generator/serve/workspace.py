@@ -17,7 +17,7 @@ from ..errors import CardError, CardErrors, display_path
 from ..interpreter import Interpreter, probe
 from ..load import filter_cards, load_file
 from ..runner import DEFAULT_MEMORY
-from ..verify import judge
+from ..verify import judge, with_findings
 
 API_JOB = "tfcards:api:"  # prefix of the keys of name look-ups (one job per batch of new names)
 TOPIC_SUFFIXES = (".yaml", ".yml")
@@ -60,6 +60,7 @@ class Workspace:
     cache: Cache | None = None
     memory: int = DEFAULT_MEMORY
     interpreter: Interpreter = field(default_factory=probe)  # this one: no TensorFlow import
+    strict: bool = False  # a strict-check finding fails the card, as `verify --strict` does
     version: int = 0
     runner_error: str | None = None
 
@@ -234,7 +235,8 @@ class Workspace:
             return judged[1]
         if outcome is not None:
             verdict = judge(card, outcome, cached=bool(outcome.get("cached")))
-        entry = Entry(card, replace(verdict, findings=checks.check(card, checks.Seen(outcome, api, repeated))))
+        entry = Entry(card, with_findings(verdict, checks.check(card, checks.Seen(outcome, api, repeated)),
+                                          self.strict))
         self._judged[card] = (inputs, entry)
         return entry
 
