@@ -15,7 +15,7 @@ WHITESPACE_MODES = ("normalize", "exact")
 # "32..." is 32 followed by an ellipsis; "int32" and "x1" hold no number (a letter before it).
 # A trailing `j` makes an imaginary part: NumPy's `1.+2.5j`, Python's `(1+2j)`.
 NUMBER = (r"(?<![\w.])[-+]?(?:(?:\d+\.(?!\.)\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)j?(?![\w])")
-_TOKENS = re.compile(r"(\.\.\.)|(" + NUMBER + ")")
+_NUMBER = re.compile(NUMBER)
 _INTEGER = re.compile(r"[-+]?\d+\Z")
 _PUNCT_SPACE = re.compile(r"\s*([\[\](){},=])\s*")
 
@@ -49,36 +49,32 @@ def matches(expected: str, actual: str, tolerance: float | None = None,
     expected, actual = canonical(expected, whitespace), canonical(actual, whitespace)
     if tolerance is None and "..." not in expected:
         return expected == actual
-    parts, numbers = [], []
-    pos = 0
-    for m in _TOKENS.finditer(expected):
-        if m.group(2) is not None and tolerance is None:
-            continue  # without tolerance numbers are plain text
-        text = expected[pos:m.start()]
-        if m.group(1) and whitespace == "normalize":
-            text = text.rstrip(" ")  # `Traceback ...` also matches `Traceback(most recent ...`
-        if pos and expected[pos - 3:pos] == "..." and whitespace == "normalize":
-            text = text.lstrip(" ")
-        parts.append(_literal(text, whitespace, tolerance))
-        if m.group(1):
-            parts.append(".*?")
-        else:
-            parts.append(f"({NUMBER})")
-            numbers.append(m.group(2))
-        pos = m.end()
-    tail = expected[pos:]
-    if pos and expected[pos - 3:pos] == "..." and whitespace == "normalize":
-        tail = tail.lstrip(" ")
-    parts.append(_literal(tail, whitespace, tolerance))
-    m = re.compile("".join(parts), re.S).fullmatch(actual)
+    segments = expected.split("...")
+    if whitespace == "normalize":  # an ellipsis absorbs the spaces beside it: `Traceback ...`
+        last = len(segments) - 1   # also matches `Traceback(most recent call last):`
+        segments = [s.lstrip(" ") if i else s for i, s in enumerate(segments)]
+        segments = [s.rstrip(" ") if i < last else s for i, s in enumerate(segments)]
+    numbers: list[str] = []
+
+    def pattern(text: str) -> str:
+        if tolerance is None:  # without tolerance numbers are plain text
+            return re.escape(text)
+        parts, pos = [], 0
+        for m in _NUMBER.finditer(text):
+            parts += [_literal(text[pos:m.start()], whitespace), f"({NUMBER})"]
+            numbers.append(m.group())
+            pos = m.end()
+        return "".join(parts) + _literal(text[pos:], whitespace)
+
+    m = re.compile(".*?".join(pattern(s) for s in segments), re.S).fullmatch(actual)
     return m is not None and all(_close(want, got, tolerance) for want, got in zip(numbers, m.groups()))
 
 
-def _literal(text: str, whitespace: str, tolerance: float | None) -> str:
-    """Text between tokens as a pattern. Under `exact` with a tolerance, the horizontal padding
-    NumPy puts around a number may shrink or grow (`[4.       ]` -> `[4.0000001]`), so spaces
-    are flexible; NUMBER's own boundaries still keep two numbers from running together."""
-    if whitespace != "exact" or tolerance is None:
+def _literal(text: str, whitespace: str) -> str:
+    """Text between numbers as a pattern. Under `exact` the horizontal padding NumPy puts
+    around a number may shrink or grow (`[4.       ]` -> `[4.0000001]`), so spaces are
+    flexible; NUMBER's own boundaries still keep two numbers from running together."""
+    if whitespace != "exact":
         return re.escape(text)
     return "".join("[ \t]*" if chunk.isspace() and chunk.strip(" \t") == "" else re.escape(chunk)
                    for chunk in re.split(r"([ \t]+)", text))
