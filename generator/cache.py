@@ -59,24 +59,23 @@ class Cache:
         return self.directory / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
-        try:
-            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("outcome"), dict):
-            return None
-        outcome = entry["outcome"]
-        if outcome.get("status") != "completed" or not isinstance(outcome.get("stdout"), str):
+        outcome = self._read(key).get("outcome")
+        if not isinstance(outcome, dict) or outcome.get("status") != "completed" \
+                or not isinstance(outcome.get("stdout"), str):
             return None
         return outcome
 
     def get_value(self, key: str):
         """A stored plain value (a name lookup's answer), or None."""
+        return self._read(key).get("value")
+
+    def _read(self, key: str) -> dict:
+        """The entry stored under KEY, or {} if it is missing, unreadable or someone else's."""
         try:
             entry = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
-        return entry.get("value") if isinstance(entry, dict) and entry.get("key") == key else None
+            return {}
+        return entry if isinstance(entry, dict) and entry.get("key") == key else {}
 
     def put_value(self, key: str, value) -> None:
         self._write(key, {"key": key, "value": value})
