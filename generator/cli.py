@@ -24,7 +24,7 @@ def selection(f):
     f = click.option("--tag", "tags", multiple=True, metavar="WORD",
                      help="Keep cards with this tag (repeat to OR several).")(f)
     f = click.option("--topic", "topics", multiple=True, metavar="NAME",
-                     help="Keep cards of this topic, by name or slug (repeat to OR several).")(f)
+                     help="Keep cards of this topic, by name, slug or file stem (repeat to OR several).")(f)
     return click.argument("paths", nargs=-1, type=click.Path())(f)
 
 
@@ -35,19 +35,21 @@ def python_option(multiple: bool = False):
                               " [default: this one]."))
 
 
-def running(f):
-    """Options of commands that verify cards."""
-    f = python_option()(f)
-    f = click.option("--strict", is_flag=True,
-                     help="Fail cards whose prose breaks a strict check (api, deprecated, grounded, "
-                          "atomic, duplicate, spoiler); without it findings are warnings.")(f)
-    f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=Path("build/.cache"), show_default=True,
-                     help="Where verdicts of unchanged cards are remembered.")(f)
-    f = click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")(f)
-    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-                        help="Processes that run cards (and lay out PDF pages) in parallel "
-                             "[default: the machine's cores].")(f)
+def running(multiple_pythons: bool = False):
+    """Options of every command that verifies cards (matrix takes --python once per version)."""
+    def decorate(f):
+        f = python_option(multiple_pythons)(f)
+        f = click.option("--strict", is_flag=True,
+                         help="Fail cards whose prose breaks a strict check (api, deprecated, grounded, "
+                              "atomic, duplicate, spoiler); without it findings are warnings.")(f)
+        f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                         default=Path("build/.cache"), show_default=True,
+                         help="Where verdicts of unchanged cards are remembered.")(f)
+        f = click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")(f)
+        return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                            help="Processes that run cards (and lay out PDF pages) in parallel "
+                                 "[default: the machine's cores].")(f)
+    return decorate
 
 
 def _output_file(ctx, param, value: Path | None) -> Path | None:
@@ -197,7 +199,7 @@ def main() -> None:
 
 @main.command()
 @selection
-@running
+@running()
 @click.option("--update", is_flag=True,
               help="Rewrite failing cards' 'output'/'raises' in their sources to what TensorFlow did.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
@@ -243,17 +245,11 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
 
 @main.command()
 @selection
-@python_option(multiple=True)
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes that run cards in parallel [default: the machine's cores].")
-@click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/.cache"),
-              show_default=True, help="Where verdicts of unchanged cards are remembered.")
-@click.option("--strict", is_flag=True, help="Count strict-check findings as failures, as verify --strict does.")
+@running(multiple_pythons=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write every card's verdict per version as JSON to this file.")
 @click.option("--by-topic", is_flag=True, help="Also show, per topic, how many cards hold on each version.")
-def matrix(paths, topics, tags, python, jobs, no_cache, cache_dir, strict, report_path, by_topic) -> None:
+def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, report_path, by_topic) -> None:
     """Verify the cards under several TensorFlows (one --python each) and show where they differ.
 
     Exit status: 1 if a card fails on a version its `tensorflow` range says it holds for.
@@ -300,7 +296,7 @@ def list_(paths, topics, tags) -> None:
 
 @main.command()
 @selection
-@running
+@running()
 @click.option("--format", "formats", type=click.Choice(["apkg", "pdf", "all"]), default="apkg",
               show_default=True, help="What to write: an Anki deck, a printable PDF, or both.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
@@ -356,19 +352,13 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default serves this machine only.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the deck page in a web browser.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Cards run at once by the warm fork server [default: the machine's cores].")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build/.cache"),
-              show_default=True, help="Where verdicts of unchanged cards are remembered.")
-@click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")
+@running()
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A copy of templates/ to preview the cards with instead of the shipped one.")
 @click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default="3x5", show_default=True,
               help="Card size preset of the printed preview.")
-@python_option()
-@click.option("--strict", is_flag=True, help="Show cards with strict-check findings as failed, as verify --strict does.")
-def serve(paths, topics, tags, port, host, open_browser, jobs, cache_dir, no_cache, templates_dir,
-          card_size, python, strict) -> None:
+def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_dir, strict, python,
+          templates_dir, card_size) -> None:
     """Serve a live page of the cards: verdicts, diffs, findings and previews, updated on save.
 
     Open the printed URL; edits to the card files show within a second, without reloading.
