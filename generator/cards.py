@@ -8,6 +8,8 @@ from pathlib import Path
 CARD_TYPES = ("basic", "reverse", "cloze")
 CODE_ON = ("front", "back")
 STATUSES = ("passed", "failed", "skipped", "no-code")
+# An Anki cloze deletion: {{c1::text}} or {{c1::text::hint}}
+CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
 
 
 def slugify(text: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from .cards import Card, Finding
+from .cards import CLOZE_RE, Card, Finding
 
 MAX_ANSWER_WORDS = 40
 MAX_LIST_ITEMS = 2
@@ -26,7 +26,6 @@ DTYPES = frozenset(
     "variant float8_e4m3fn float8_e5m2".split())
 REPR_KEYS = frozenset({"shape", "dtype", "numpy", "name", "dense_shape", "size"})  # `shape=()` is a value,
 # `training=True` an argument
-CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
 CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.S)
 FENCE_RE = re.compile(r"^( {0,3})(```|~~~)[^\n]*\n(.*?)^\1\2[ \t]*$", re.S | re.M)
 NUMBER_RE = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])")

@@ -14,7 +14,7 @@ import yaml
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from .cards import CARD_TYPES, CODE_ON, Card, slugify
+from .cards import CARD_TYPES, CLOZE_RE, CODE_ON, Card, slugify
 from .checks import RULE_NAMES
 from .compare import WHITESPACE_MODES
 from .errors import CardError, CardErrors
@@ -32,7 +32,6 @@ CARD_KEYS = ("id", "front", "back", "tags", "code", "output", "raises", "code_on
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 TAG_RE = re.compile(r"[a-z0-9_-]+\Z")
 RAISES_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(:\s.*)?\Z", re.S)
-CLOZE_RE = re.compile(r"\{\{c\d+::")
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 NULL_TAG = "tag:yaml.org,2002:null"
 

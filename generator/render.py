@@ -18,9 +18,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .cards import Card, Verdict
+from .cards import CLOZE_RE, Card, Verdict
 
-CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
 
 
 def default_templates_dir() -> Path:

@@ -203,12 +203,6 @@ def foldover_sheet(paper: str, card_size: str) -> Sheet:
                  cut_marks(xs, ys, page_w, page_h), fold)
 
 
-def large_slot(sheet: Sheet) -> Rect:
-    """The whole printable area, centred: where a card too long for its slot is printed."""
-    m = MIN_MARGIN
-    return Rect(m, m, round(sheet.page_w - 2 * m, 4), round(sheet.page_h - 2 * m, 4))
-
-
 def font_steps(card_size: str) -> tuple[float, ...]:
     """Body font sizes (pt) a side tries, largest first: from the card size's cap down to its base
     about 10 % apart (a probe lays a side out at each smaller step, so they are few), then as
