@@ -7,6 +7,7 @@ from pathlib import Path
 
 CARD_TYPES = ("basic", "reverse", "cloze")
 CODE_ON = ("front", "back")
+FIGURE_SIDES = ("front", "back")
 STATUSES = ("passed", "failed", "skipped", "no-code")
 # An Anki cloze deletion: {{c1::text}} or {{c1::text::hint}}
 CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
@@ -49,6 +50,10 @@ class Card:
     whitespace: str = "normalize"
     tensorflow: str | None = None  # a PEP 440 specifier: the versions the card holds for
     allow: tuple[tuple[str, str], ...] = ()  # (strict rule, why it does not apply), in source order
+    extra: str = ""  # Markdown under the answer, not graded (Anki's "Back Extra")
+    figure: str | None = None  # "front"/"back": the side showing the figure(s) the code leaves open
+    requires: tuple[str, ...] = ()  # modules the code imports beyond TF, Keras and NumPy
+    keras: str | None = None  # a PEP 440 specifier: the Keras versions the card holds for
 
     @property
     def topic_slug(self) -> str:

@@ -14,7 +14,7 @@ import yaml
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from .cards import CARD_TYPES, CLOZE_RE, CODE_ON, Card, slugify
+from .cards import CARD_TYPES, CLOZE_RE, CODE_ON, FIGURE_SIDES, Card, slugify
 from .checks import RULE_NAMES
 from .compare import WHITESPACE_MODES
 from .errors import CardError, CardErrors
@@ -25,24 +25,31 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
 # Keys a topic file may set as the default of its cards
-DEFAULTED = ("tolerance", "whitespace", "tensorflow")
+DEFAULTED = ("tolerance", "whitespace", "tensorflow", "keras", "requires")
 FILE_KEYS = ("topic", "deck", "description", "setup", "cards") + DEFAULTED
-CARD_KEYS = ("id", "front", "back", "tags", "code", "output", "raises", "code_on", "tolerance",
-             "timeout", "skip", "type", "topic", "whitespace", "tensorflow", "allow")
+CARD_KEYS = ("id", "front", "back", "extra", "tags", "code", "output", "raises", "code_on", "tolerance",
+             "timeout", "skip", "type", "topic", "whitespace", "tensorflow", "keras", "requires",
+             "figure", "allow")
+DECK_FILES = ("deck.yaml", "deck.yml")  # the learning path, not a topic file
+DECK_KEYS = ("topics",)
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 TAG_RE = re.compile(r"[a-z0-9_-]+\Z")
+MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 RAISES_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(:\s.*)?\Z", re.S)
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def topic_files(paths: Iterable[Path | str]) -> list[Path]:
-    """Every topic file named by PATHS: directories are searched recursively, in sorted order."""
+    """Every topic file named by PATHS: a directory's in its learning path's order (`deck.yaml`),
+    else searched recursively in sorted order."""
     found: list[Path] = []
     paths = [Path(p) for p in paths]
     for p in paths:
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()))
+            files = sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()
+                           and not (f.parent == p and f.name in DECK_FILES))
+            found.extend(learning_path(p, files))
         elif p.is_file():
             found.append(p)
         else:
@@ -50,6 +57,68 @@ def topic_files(paths: Iterable[Path | str]) -> list[Path]:
     if not found:
         raise CardError("no topic files (*.yaml, *.yml) found", ", ".join(map(str, paths)))
     return list(dict.fromkeys(found))
+
+
+def topic_stem(directory: Path, file: Path) -> str:
+    """How `deck.yaml` names a topic file: its path below the card directory, without suffix."""
+    return file.relative_to(directory).with_suffix("").as_posix()
+
+
+def learning_path(directory: Path, files: list[Path]) -> list[Path]:
+    """FILES (topic files below DIRECTORY) in the order its `deck.yaml` lists them; every one must
+    be listed once. Without a `deck.yaml`, FILES as they are."""
+    deck_file = next((directory / n for n in DECK_FILES if (directory / n).is_file()), None)
+    if deck_file is None:
+        return files
+    errors: list[CardError] = []
+    root = _compose(deck_file, errors)
+    if root is not None and not isinstance(root, yaml.MappingNode):
+        errors.append(CardError("a deck file must be a mapping with 'topics', e.g. topics: [tensors, keras]",
+                                deck_file, 1))
+    if errors or root is None:
+        raise CardErrors(errors or [CardError("empty deck file: list the topics, e.g. topics: [tensors]", deck_file, 1)])
+    fields = _Fields(root, deck_file, errors, DECK_KEYS)
+    by_stem = {topic_stem(directory, f): f for f in files}
+    node = fields.nodes.get("topics")
+    if node is None:
+        fields.error("missing required key 'topics'")
+    elif not isinstance(node, yaml.SequenceNode) or not all(isinstance(n, yaml.ScalarNode) for n in node.value):
+        fields.error("'topics' must be a list of topic file stems", fields.key_lines["topics"])
+    else:
+        ordered: dict[str, Path] = {}
+        for item in node.value:
+            line = item.start_mark.line + 1
+            if item.value in ordered:
+                fields.error(f"topic '{item.value}' is listed twice", line)
+            elif item.value not in by_stem:
+                hint = difflib.get_close_matches(item.value, list(by_stem), n=1)
+                fields.error(f"no topic file '{item.value}' (.yaml) in {directory}"
+                             + (f" (did you mean '{hint[0]}'?)" if hint else ""), line)
+            else:
+                ordered[item.value] = by_stem[item.value]
+        for stem, f in by_stem.items():
+            if stem not in ordered and not errors:
+                fields.error(f"topic file {f.name} is not in the learning path: add '{stem}' to 'topics'",
+                             fields.key_lines["topics"])
+        if not errors:
+            return list(ordered.values())
+    raise CardErrors(errors)
+
+
+def _compose(path: Path, errors: list[CardError]) -> yaml.Node | None:
+    """PATH's YAML node graph, or None with the located error recorded."""
+    try:
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except UnicodeDecodeError as e:
+        errors.append(CardError(f"not UTF-8 text ({e.reason})", path))
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = " ".join(str(x) for x in (e.context, e.problem) if x)
+        errors.append(CardError(f"YAML syntax error: {problem}{_yaml_hint(problem)}", path,
+                                mark.line + 1 if mark else None))
+    except yaml.YAMLError as e:
+        errors.append(CardError(f"YAML error: {e}", path))
+    return None
 
 
 def load_cards(paths: Iterable[Path | str]) -> list[Card]:
@@ -134,7 +203,9 @@ class _Fields:
             return None
         return value
 
-    def words(self, key: str) -> tuple[str, ...]:
+    def words(self, key: str, pattern: re.Pattern = TAG_RE,
+              bad: str = "bad tag '{}': use lowercase letters, digits, '_' and '-'") -> tuple[str, ...]:
+        """A list of words each matching PATTERN (tags, module names, topic stems)."""
         node = self.nodes.get(key)
         if node is None:
             return ()
@@ -144,10 +215,12 @@ class _Fields:
             return ()
         words = tuple(n.value for n in node.value)
         for w in words:
-            if not TAG_RE.match(w):
-                self.error(f"bad tag '{w}': use lowercase letters, digits, '_' and '-'",
-                           self.key_lines[key])
+            if not pattern.match(w):
+                self.error(bad.format(w), self.key_lines[key])
         return words
+
+    def modules(self, key: str) -> tuple[str, ...]:
+        return self.words(key, MODULE_RE, "'" + key + "' names '{}', which is not a Python module name")
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
         value = self.text(key)
@@ -200,20 +273,9 @@ class _Fields:
 
 
 def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=_Loader)
-    except UnicodeDecodeError as e:
-        errors.append(CardError(f"not UTF-8 text ({e.reason})", path))
-        return []
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = " ".join(str(x) for x in (e.context, e.problem) if x)
-        errors.append(CardError(f"YAML syntax error: {problem}{_yaml_hint(problem)}", path,
-                                mark.line + 1 if mark else None))
-        return []
-    except yaml.YAMLError as e:
-        errors.append(CardError(f"YAML error: {e}", path))
+    n_errors = len(errors)
+    root = _compose(path, errors)
+    if len(errors) > n_errors:
         return []
     if not isinstance(root, yaml.MappingNode):
         errors.append(CardError("a topic file must be a mapping with 'topic' and 'cards'", path, 1))
@@ -226,7 +288,9 @@ def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
     setup_line = top.first_line("setup")
     defaults = {"tolerance": top.number("tolerance"),
                 "whitespace": top.choice("whitespace", WHITESPACE_MODES),
-                "tensorflow": top.specifier("tensorflow")}
+                "tensorflow": top.specifier("tensorflow"),
+                "keras": top.specifier("keras"),
+                "requires": top.modules("requires")}
     if setup is not None:
         _check_python(setup, "setup", setup_line, top.error)
     cards_node = top.nodes.get("cards")
@@ -305,6 +369,12 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
     whitespace = (f.choice("whitespace", WHITESPACE_MODES) if "whitespace" in f.nodes
                   else defaults["whitespace"]) or "normalize"
     tf_range = f.specifier("tensorflow") if "tensorflow" in f.nodes else defaults["tensorflow"]
+    keras_range = f.specifier("keras") if "keras" in f.nodes else defaults["keras"]
+    requires = f.modules("requires") if "requires" in f.nodes else defaults["requires"]
+    extra = f.text("extra") or ""
+    figure = f.choice("figure", FIGURE_SIDES)
+    if figure is not None and code is None:
+        f.error("'figure' without 'code': a figure is drawn by the card's code", f.key_lines["figure"])
     allow = f.reasons("allow", RULE_NAMES)
     timeout = f.number("timeout") or 60.0
     skip = f.text("skip")
@@ -312,19 +382,20 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
         f.error("'skip' needs a reason", f.key_lines["skip"])
     tags = f.words("tags")
     card_topic = f.text("topic") or topic
-    images = _images(front or "", back, path, f)
+    images = _images(front or "", back, path, f, extra)
     if len(errors) > n_errors or cid is None or front is None:
         return None
     return Card(id=cid, topic=card_topic, front=front, back=back, file=path, line=line, deck=deck,
                 type=ctype, tags=tags, code=code, output=output, raises=raises, code_on=code_on,
                 tolerance=tolerance, timeout=timeout, skip=skip, setup=setup, code_line=code_line,
                 setup_line=setup_line, images=images, description=description, whitespace=whitespace,
-                tensorflow=tf_range, allow=allow)
+                tensorflow=tf_range, allow=allow, extra=extra, figure=figure, requires=requires,
+                keras=keras_range)
 
 
-def _images(front: str, back: str, path: Path, f: _Fields) -> tuple[Path, ...]:
+def _images(front: str, back: str, path: Path, f: _Fields, extra: str = "") -> tuple[Path, ...]:
     found = []
-    for key, text in (("front", front), ("back", back)):
+    for key, text in (("front", front), ("back", back), ("extra", extra)):
         for target in IMAGE_RE.findall(text):
             if re.match(r"[a-z][a-z0-9+.-]*:", target):
                 f.error(f"image '{target}' must be a file next to the cards, not a URL",

@@ -227,3 +227,83 @@ def test_a_filter_matching_nothing_lists_what_exists(deck):
         filter_cards(deck, ["graphs"], [])
     with pytest.raises(CardError, match="tags: shared, x, y"):
         filter_cards(deck, [], ["nope"])
+
+
+V3 = """
+topic: Versions
+keras: ">=3.0"
+requires: [ai_edge_litert]
+cards:
+  - id: uses-defaults
+    front: Q?
+    back: A.
+    extra: The *why*, not graded.
+    figure: back
+    code: print(1)
+    output: "1"
+  - id: overrides
+    front: Q?
+    back: A.
+    keras: ">=3.7"
+    requires: [scipy.signal, matplotlib]
+"""
+
+
+def test_format_v3_fields_and_topic_defaults(write_cards):
+    first, second = load_cards([write_cards({"v.yaml": V3})])
+    assert (first.extra, first.figure) == ("The *why*, not graded.", "back")
+    assert (first.keras, first.requires) == (">=3.0", ("ai_edge_litert",))
+    assert (second.extra, second.figure) == ("", None)
+    assert (second.keras, second.requires) == (">=3.7", ("scipy.signal", "matplotlib"))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("figure", "side", "'figure' must be one of front, back, not 'side'"),
+    ("requires", "[not-a-module]", "'requires' names 'not-a-module', which is not a Python module name"),
+    ("requires", "litert", "'requires' must be a list of words"),
+    ("keras", "'three'", "'keras' must be a version specifier"),
+], ids=["figure", "requires-name", "requires-list", "keras"])
+def test_format_v3_bad_values_are_located(write_cards, field, value, message):
+    root = write_cards({"v.yaml": f"""
+        topic: T
+        cards:
+          - id: c
+            front: Q
+            back: A
+            code: print(1)
+            output: "1"
+            {field}: {value}
+        """})
+    with pytest.raises(CardErrors) as e:
+        load_cards([root])
+    assert f"v.yaml:8: card 'c': {message}" in str(e.value)
+
+
+def test_figure_needs_code(write_cards):
+    root = write_cards({"v.yaml": "topic: T\ncards:\n  - id: c\n    front: Q\n    back: A\n    figure: front\n"})
+    with pytest.raises(CardErrors, match=r"v.yaml:6: card 'c': 'figure' without 'code'"):
+        load_cards([root])
+
+
+TOPIC = "topic: {0}\ncards:\n  - id: {1}\n    front: Q {0}?\n    back: A\n"
+
+
+def test_deck_yaml_orders_topics_and_is_not_a_topic_file(write_cards):
+    root = write_cards({"a.yaml": TOPIC.format("A", "a1"), "b.yaml": TOPIC.format("B", "b1"),
+                        "sub/c.yaml": TOPIC.format("C", "c1"), "deck.yaml": "topics: [sub/c, b, a]\n"})
+    assert [c.id for c in load_cards([root])] == ["c1", "b1", "a1"]
+
+
+@pytest.mark.parametrize("deck, message", [
+    ("topics: [b, a, nosuch]\n", "deck.yaml:1: no topic file 'nosuch' (.yaml)"),
+    ("topics: [a]\n", "deck.yaml:1: topic file b.yaml is not in the learning path: add 'b' to 'topics'"),
+    ("topics:\n  - a\n  - b\n  - a\n", "deck.yaml:4: topic 'a' is listed twice"),
+    ("order: [a, b]\n", "deck.yaml:1: unknown key 'order'"),
+    ("topics: a\n", "deck.yaml:1: 'topics' must be a list of topic file stems"),
+    ("[a, b]\n", "deck.yaml:1: a deck file must be a mapping"),
+], ids=["unknown", "missing", "twice", "key", "not-list", "not-mapping"])
+def test_deck_yaml_errors_are_located(write_cards, deck, message):
+    root = write_cards({"a.yaml": TOPIC.format("A", "a1"), "b.yaml": TOPIC.format("B", "b1"), "deck.yaml": deck})
+    with pytest.raises(CardErrors) as e:
+        load_cards([root])
+    assert message in str(e.value)
