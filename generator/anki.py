@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import sqlite3
 import tempfile
 import time
@@ -30,7 +31,7 @@ import genanki
 from genanki.util import guid_for
 from markupsafe import Markup
 
-from . import render
+from . import images, render
 from .atomic import atomic_path, write_text
 from .cards import Card
 
@@ -99,9 +100,12 @@ def note_guid(card: Card) -> str:
 
 
 def media_name(path: Path) -> str:
-    """A collision-free media file name that changes when the image does."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    return f"tfcards-{digest}-{path.name}"
+    """A collision-free media file name that changes when the image does; the suffix is the
+    type its content has (images.read), the rest of the name only letters, digits, `-`, `_`."""
+    data, kind = images.read(path)
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)[:40]
+    return f"tfcards-{digest}-{stem}{kind.suffix}"
 
 
 def render_fields(card: Card, env, tf_version: str) -> tuple[list[str], dict[str, Path]]:
@@ -205,7 +209,7 @@ def _write_package(package: genanki.Package, media: list[tuple[str, Path]], time
             _add(zf, "collection.anki2", db_path.read_bytes())
             _add(zf, "media", json.dumps({str(i): name for i, (name, _) in enumerate(media)}).encode())
             for i, (_, path) in enumerate(media):
-                _add(zf, str(i), path.read_bytes())
+                _add(zf, str(i), images.read(path)[0])  # checked again: what ships is what was checked
 
 
 def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:

@@ -225,7 +225,7 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
             card = change.card
             click.echo(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}")
         rewritten = sorted({c.card.file for c in result.changed})
-        moved = {c.id: c for c in load_cards(rewritten)} if rewritten else {}
+        moved = {c.id: c for c in load_cards(_paths(paths))} if rewritten else {}
         for card, why in result.refused:
             card = moved.get(card.id, card)  # the rewrite may have shifted its line
             click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}",
