@@ -213,3 +213,205 @@ def test_every_way_markdown_names_an_image_is_found():
     assert [images.unlinked(t) for t, _ in found] == ["in.png", "in-link.png", "ref path.png", "d.png",
                                                       "deep.png", "cell.png"]
     assert [line for _, line in found] == [0, 0, 2, 2, 9, 13]
+
+
+# --- 2. only declared files reach the PDF ------------------------------------------------------------
+
+@pytest.mark.parametrize("css, jobs", [("body { background: url(file:///etc/passwd); }", "2"),
+                                       ('@import url("http://127.0.0.1:9/x.css");', "1"),
+                                       ("body { background: url(../../../outside/secret.png); }", "2")],
+                         ids=["file-url", "network", "relative-out-of-templates"])
+def test_a_template_naming_another_url_stops_the_pdf_with_one_line(project, css, jobs):
+    from generator.render import default_templates_dir
+
+    cards = project / "cards"
+    (cards / "images" / "grid.png").write_bytes(PNG)
+    (cards / "t.yaml").write_text(topic(("png-card", "A grid: ![a grid](images/grid.png)")))
+    templates = project.parent / "templates"
+    shutil.copytree(default_templates_dir(), templates)
+    sheet = templates / "pdf" / "cards.css"
+    sheet.write_text(css + "\n" + sheet.read_text())
+    result = run("build", "--format", "pdf", "--templates", str(templates), "--no-cache", "--jobs", jobs)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    (line,) = [l for l in result.output.splitlines() if l.startswith("error:")]
+    url = re.search(r"url\(\"?([^)\"]+)", css).group(1)
+    assert re.match(r"error: the PDF names '(file://)?\S*%s', which tfcards does not load" % re.escape(url.lstrip("./")), line), line
+    assert not list(project.rglob("*.pdf"))
+
+
+def test_a_template_may_use_its_own_files(project):
+    """The templates' own assets are declared: a background image beside the CSS is drawn."""
+    from generator.render import default_templates_dir
+    import pdfplumber
+
+    cards = project / "cards"
+    (cards / "t.yaml").write_text(topic(("plain", "no picture")))
+    templates = project.parent / "templates"
+    shutil.copytree(default_templates_dir(), templates)
+    (templates / "pdf" / "corner.png").write_bytes(PNG)
+    sheet = templates / "pdf" / "cards.css"
+    sheet.write_text(sheet.read_text() + "\n.side { background: url(corner.png) no-repeat; }\n")
+    result = run("build", "--format", "pdf", "--templates", str(templates), "--no-cache", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    with pdfplumber.open(project / "build" / "tensorflow-duplex-a4-3x5.pdf") as pdf:
+        assert any(i["srcsize"] == (8, 4) for p in pdf.pages for i in p.images)
+
+
+# --- 3. the live page answers only itself ---------------------------------------------------------
+
+SCRIPTED_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """`tfcards serve --port 0` on a deck with a PNG, an SVG and one card naming a file outside
+    the deck; yields (base URL, port, project dir)."""
+    import signal
+    import subprocess
+    import sys
+
+    proj = tmp_path_factory.mktemp("live")
+    cards = proj / "cards"
+    (cards / "images").mkdir(parents=True)
+    (proj / "secret.png").write_bytes(SECRET_PNG)
+    (cards / "images" / "grid.png").write_bytes(PNG)
+    (cards / "images" / "box.svg").write_bytes(SVG)
+    (cards / "images" / "swapped.svg").write_bytes(SVG)
+    (cards / "t.yaml").write_text(topic(("pictures", "![a grid](images/grid.png) ![a box](images/box.svg)"),
+                                        ("swapped", "![later a script](images/swapped.svg)")))
+    (cards / "bad.yaml").write_text(topic(("leaky", "Text\n\n![x](../secret.png)")))
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "serve", "--port", "0", "--jobs", "1"],
+                            cwd=proj, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + proc.stderr.read()
+        yield match.group(0), int(match.group(1)), proj
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def fetch(port: int, path: str, host: str | None = None):
+    """GET PATH from the live server with this Host header (default: its own address)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        conn.putheader("Host", host if host is not None else f"127.0.0.1:{port}")
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("host", ["evil.example:{port}", "rebound.attacker.test:{port}", "127.0.0.1:1",
+                                  "localhost", "127.0.0.1:{port}@evil.example", ""])
+def test_a_request_for_another_host_is_refused(live, host):
+    _, port, _ = live
+    status, _, body = fetch(port, "/", host.format(port=port))
+    assert status == 421, body
+    assert b"answers only requests addressed to http://127.0.0.1:" in body
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}"])
+def test_its_own_address_and_localhost_are_answered(live, host):
+    _, port, _ = live
+    status, _, _ = fetch(port, "/", host.format(port=port))
+    assert status == 200
+
+
+@pytest.mark.parametrize("header, host, ok", [
+    ("127.0.0.1:8000", "127.0.0.1", True), ("localhost:8000", "127.0.0.1", True), ("[::1]:8000", "::1", True),
+    ("localhost.:8000", "127.0.0.1", True), ("evil.example:8000", "127.0.0.1", False),
+    ("127.0.0.1:8001", "127.0.0.1", False), ("127.0.0.1", "127.0.0.1", False), (None, "127.0.0.1", False),
+    ("192.168.1.5:8000", "127.0.0.1", False), ("192.168.1.5:8000", "0.0.0.0", True),
+    ("[fe80::1]:8000", "::", True), ("evil.example:8000", "0.0.0.0", False),
+    ("deck.lan:8000", "deck.lan", True), ("127.0.0.1:8000/x", "127.0.0.1", False)])
+def test_which_host_headers_are_answered(header, host, ok):
+    from generator.serve.app import Hosts
+    assert Hosts(host, 8000).allows(header) is ok
+
+
+def test_every_response_carries_the_policy_and_nosniff(live):
+    _, port, _ = live
+    for path in ("/", "/card/pictures", "/static/serve.js", "/static/serve.css", "/note.css", "/nothing-here"):
+        _, headers, _ = fetch(port, path)
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        policy = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "'unsafe-inline'" not in policy.replace(
+            "style-src-attr 'unsafe-inline'", ""), (path, policy)
+
+
+def test_media_serves_only_accepted_images_and_sandboxes_svg(live):
+    _, port, proj = live
+    status, _, page = fetch(port, "/card/pictures")
+    assert status == 200
+    names = {stem: name for name, stem in re.findall(r'src=&#34;(tfcards-[0-9a-f]{10}-(\w+)\.(?:png|svg))&#34;',
+                                                     page.decode())}
+    status, headers, body = fetch(port, f"/media/{names['grid']}")
+    assert status == 200 and body == PNG and headers["Content-Type"] == "image/png"
+    status, headers, body = fetch(port, f"/media/{names['box']}")
+    assert status == 200 and body == SVG and headers["Content-Type"] == "image/svg+xml"
+    assert headers["Content-Security-Policy"].startswith("sandbox;")
+    # a file that was a clean SVG when its card loaded and now holds a script is not served at all
+    status, _, page = fetch(port, "/card/swapped")
+    (swapped,) = set(re.findall(r'src=&#34;(tfcards-[0-9a-f]{10}-swapped\.svg)&#34;', page.decode()))
+    (proj / "cards" / "images" / "swapped.svg").write_bytes(SCRIPTED_SVG)
+    status, _, body = fetch(port, f"/media/{swapped}")
+    assert status == 404 and b"<script>" not in body
+    # nothing else: not the deck's sources, not the file outside it that a card names
+    for path in ("/media/t.yaml", "/media/..%2Fsecret.png", "/media/secret.png", "/images/grid.png"):
+        status, _, body = fetch(port, path)
+        assert status == 404 and MARK not in body, path
+
+
+def test_the_live_page_names_the_card_whose_image_is_outside_the_deck(live):
+    _, port, _ = live
+    _, _, page = fetch(port, "/")
+    assert re.search(r"cards/bad\.yaml:7: card &#39;leaky&#39;: image &#39;\.\./secret\.png&#39; resolves to \S+, "
+                     r"outside the deck directory cards", page.decode()), page.decode()
+    assert MARK not in page
+
+
+def test_the_pages_run_under_their_policy_in_a_browser(live):
+    """Headless Chromium: no policy violation on the deck and card pages, the previews styled by
+    the linked note CSS and their images loaded; and a script from elsewhere is blocked."""
+    from selenium import webdriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):  # fail loudly, never skip
+        pytest.fail("needs Debian's chromium and chromium-driver")
+    url, _, _ = live
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options,
+                              service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
+    try:
+        driver.set_page_load_timeout(60)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+            "window.__violations = [];"
+            "document.addEventListener('securitypolicyviolation', e => (window.top.__violations || []).push("
+            "e.effectiveDirective + ' ' + e.blockedURI), true);")})
+        driver.get(url)
+        driver.get(url + "card/pictures")
+        frames_ready = ("return [...document.querySelectorAll('iframe.anki-card')].every(f => f.contentDocument"
+                        " && f.contentDocument.readyState === 'complete' && [...f.contentDocument.images]"
+                        ".every(i => i.complete && i.naturalWidth > 0))")
+        WebDriverWait(driver, 60).until(lambda d: d.execute_script(frames_ready))
+        looks = driver.execute_script(
+            "return [...document.querySelectorAll('iframe.anki-card')].map(f => [f.contentDocument.images.length,"
+            " getComputedStyle(f.contentDocument.body).backgroundColor])")
+        assert {n for n, _ in looks} == {2} and len({colour for _, colour in looks}) == 2  # day and night
+        assert driver.execute_script("return window.__violations") == []
+        driver.execute_script("const s = document.createElement('script'); s.src = 'http://example.invalid/x.js';"
+                              "document.head.append(s)")
+        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.__violations.length"))
+        assert driver.execute_script("return window.__violations") == ["script-src-elem http://example.invalid/x.js"]
+    finally:
+        driver.quit()
