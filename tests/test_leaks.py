@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from generator import images
 from generator.cli import main
+from test_serve import browser  # noqa: F401 - the headless Chromium fixture
 
 DATA = Path(__file__).parent / "data"
 PNG = (DATA / "anki" / "images" / "grid.png").read_bytes()
@@ -377,41 +378,28 @@ def test_the_live_page_names_the_card_whose_image_is_outside_the_deck(live):
     assert MARK not in page
 
 
-def test_the_pages_run_under_their_policy_in_a_browser(live):
+def test_the_pages_run_under_their_policy_in_a_browser(live, browser):
     """Headless Chromium: no policy violation on the deck and card pages, the previews styled by
     the linked note CSS and their images loaded; and a script from elsewhere is blocked."""
-    from selenium import webdriver
     from selenium.webdriver.support.ui import WebDriverWait
 
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):  # fail loudly, never skip
-        pytest.fail("needs Debian's chromium and chromium-driver")
     url, _, _ = live
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options,
-                              service=webdriver.ChromeService(executable_path=shutil.which("chromedriver")))
-    try:
-        driver.set_page_load_timeout(60)
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-            "window.__violations = [];"
-            "document.addEventListener('securitypolicyviolation', e => (window.top.__violations || []).push("
-            "e.effectiveDirective + ' ' + e.blockedURI), true);")})
-        driver.get(url)
-        driver.get(url + "card/pictures")
-        frames_ready = ("return [...document.querySelectorAll('iframe.anki-card')].every(f => f.contentDocument"
-                        " && f.contentDocument.readyState === 'complete' && [...f.contentDocument.images]"
-                        ".every(i => i.complete && i.naturalWidth > 0))")
-        WebDriverWait(driver, 60).until(lambda d: d.execute_script(frames_ready))
-        looks = driver.execute_script(
-            "return [...document.querySelectorAll('iframe.anki-card')].map(f => [f.contentDocument.images.length,"
-            " getComputedStyle(f.contentDocument.body).backgroundColor])")
-        assert {n for n, _ in looks} == {2} and len({colour for _, colour in looks}) == 2  # day and night
-        assert driver.execute_script("return window.__violations") == []
-        driver.execute_script("const s = document.createElement('script'); s.src = 'http://example.invalid/x.js';"
-                              "document.head.append(s)")
-        WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.__violations.length"))
-        assert driver.execute_script("return window.__violations") == ["script-src-elem http://example.invalid/x.js"]
-    finally:
-        driver.quit()
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.__violations = [];"
+        "document.addEventListener('securitypolicyviolation', e => (window.top.__violations || []).push("
+        "e.effectiveDirective + ' ' + e.blockedURI), true);")})
+    browser.get(url)
+    browser.get(url + "card/pictures")
+    frames_ready = ("return [...document.querySelectorAll('iframe.anki-card')].every(f => f.contentDocument"
+                    " && f.contentDocument.readyState === 'complete' && [...f.contentDocument.images]"
+                    ".every(i => i.complete && i.naturalWidth > 0))")
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script(frames_ready))
+    looks = browser.execute_script(
+        "return [...document.querySelectorAll('iframe.anki-card')].map(f => [f.contentDocument.images.length,"
+        " getComputedStyle(f.contentDocument.body).backgroundColor])")
+    assert {n for n, _ in looks} == {2} and len({colour for _, colour in looks}) == 2  # day and night
+    assert browser.execute_script("return window.__violations") == []
+    browser.execute_script("const s = document.createElement('script'); s.src = 'http://example.invalid/x.js';"
+                           "document.head.append(s)")
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return window.__violations.length"))
+    assert browser.execute_script("return window.__violations") == ["script-src-elem http://example.invalid/x.js"]
