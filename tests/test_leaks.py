@@ -403,3 +403,160 @@ def test_the_pages_run_under_their_policy_in_a_browser(live, browser):
                            "document.head.append(s)")
     WebDriverWait(browser, 10).until(lambda d: d.execute_script("return window.__violations.length"))
     assert browser.execute_script("return window.__violations") == ["script-src-elem http://example.invalid/x.js"]
+
+
+# --- 4. inert output: terminal, JUnit, Anki fields, stamps, the default build/ --------------------
+
+HOSTILE_TALK = r'''
+topic: "Evil\e]52;c;QUFB\a topic"
+cards:
+  - id: forger
+    front: Does it print ok?
+    back: Yes.
+    code: |
+      import sys
+      print("ok\r1 passed, 0 failed in 0.1 s (TensorFlow 2.21.0)\x1b]52;c;ZWNobyBwd25lZA==\x07")
+      sys.stderr.write("\x1b[2J\x1b]0;title\x07stderr\u202etxt\n")
+    output: ok
+  - id: raiser
+    front: Does it raise TypeError?
+    back: Yes.
+    code: |
+      raise ValueError("\x1b[2K\r1 passed \x1b]52;c;QUJD\x07")
+    raises: TypeError
+  - id: nul
+    front: Does it print x?
+    back: Yes.
+    code: |
+      print("x\x00\x1b[31m\x0b\x7f y")
+    output: x
+'''
+FORBIDDEN_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@pytest.fixture(scope="module")
+def hostile_talk(tmp_path_factory):
+    """`tfcards verify --junit` on the deck above, as a CI job runs it (a pipe, not a terminal);
+    yields (exit status, stdout bytes, stderr bytes, JUnit path, project)."""
+    import subprocess
+    import sys
+
+    proj = tmp_path_factory.mktemp("talk")
+    (proj / "cards").mkdir()
+    (proj / "cards" / "evil.yaml").write_text(HOSTILE_TALK.lstrip())
+    done = subprocess.run([sys.executable, "-m", "generator.cli", "verify", "--jobs", "1", "--junit", "out.xml"],
+                          cwd=proj, capture_output=True, env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    return done.returncode, done.stdout, done.stderr, proj / "out.xml", proj
+
+
+def test_a_card_cannot_write_control_sequences_to_the_terminal(hostile_talk):
+    status, out, err, _, _ = hostile_talk
+    assert status == 1, err
+    for raw in (b"\r", b"\x07", b"\x1b", b"\x00", b"\x0b", "\u202e".encode()):
+        assert raw not in out + err, raw
+    text = err.decode()
+    assert "\\x1b]52;c;ZWNobyBwd25lZA==\\x07" in text  # shown, as a visible escape
+    assert "    | \\x1b[2J\\x1b]0;title\\x07stderr\\u202etxt" in text  # stderr lines stay lines
+    assert re.search(r"^FAILED cards/evil\.yaml:11: card 'raiser': expected TypeError, got ValueError: \\x1b\[2K$",
+                     text, re.M), text
+    assert "    ValueError: \\x1b[2K\\r1 passed \\x1b]52;c;QUJD\\x07\n" in text  # the traceback's last line
+    summaries = [l for l in (out + err).decode().splitlines() if re.match(r"\d+ passed", l)]
+    assert summaries == [summaries[0]] and summaries[0].startswith("0 passed, 3 failed")
+
+
+def test_on_a_terminal_too_only_tfcards_own_colours_are_escape_sequences(hostile_talk):
+    _, _, _, _, proj = hostile_talk
+    cwd = os.getcwd()
+    os.chdir(proj)
+    try:
+        result = CliRunner().invoke(main, ["verify", "--jobs", "1"], color=True)  # cached verdicts
+        listing = CliRunner().invoke(main, ["list"], color=True)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 1
+    ours = re.compile(r"\x1b\[\d+m")
+    for output in (result.output, listing.output):
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", ours.sub("", output)), output
+    assert "\x1b[31m" in result.output  # the FAILED lines are red: the check above saw colours
+    assert listing.output.startswith("Evil\\x1b]52;c;QUFB\\x07 topic")
+
+
+def test_junit_stays_well_formed_whatever_a_card_prints(hostile_talk):
+    from xml.etree import ElementTree as ET
+
+    _, _, _, junit, _ = hostile_talk
+    root = ET.parse(junit).getroot()  # raises on a NUL or an ESC
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert cases["nul"].find("system-out").text == "x\\x00\\x1b[31m\\x0b\x7f y\n"  # DEL is allowed in XML
+    assert cases["raiser"].find("failure").get("message").startswith("expected TypeError, got ValueError: \\x1b[2K")
+    assert cases["forger"].get("classname") == "Evil\\x1b]52;c;QUFB\x07 topic".replace("\x07", "\\x07")
+    assert not FORBIDDEN_IN_XML.search(junit.read_text(encoding="utf-8"))
+
+
+def test_anki_topic_and_status_fields_are_escaped(project, tmp_path):
+    from anki.collection import Collection, ImportAnkiPackageRequest
+
+    (project / "cards" / "t.yaml").write_text(textwrap.dedent('''\
+        topic: "<img src=x onerror=alert(1)> & co"
+        cards:
+          - id: skipped
+            front: q
+            back: a
+            code: print(1)
+            output: "1"
+            skip: "<script>alert(2)</script> needs a GPU"
+        '''))
+    result = run("build", "--no-cache")
+    assert result.exit_code == 0, result.output
+    (tmp_path / "col").mkdir()
+    col = Collection(str(tmp_path / "col" / "collection.anki2"))
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(project / "build" / "tensorflow.apkg"),
+                                                         options=col._backend.get_import_anki_package_presets()))
+        (nid,) = col.find_notes("")
+        note = col.get_note(nid)
+        assert note["Topic"] == "&lt;img src=x onerror=alert(1)&gt; &amp; co"
+        assert note["Status"] == "not verified: &lt;script&gt;alert(2)&lt;/script&gt; needs a GPU"
+        assert "<script>" not in note["Back"] and "<img src=x" not in note["Front"]
+    finally:
+        col.close()
+
+
+@pytest.mark.parametrize("mod", ["100000000000000000000000000000", "1e29", "-1", '"1700000000"', "true", "1.5"])
+def test_a_stamp_anki_cannot_hold_is_a_load_error(project, mod):
+    cards = project / "cards"
+    (cards / "t.yaml").write_text(topic(("plain", "no picture")))
+    (cards / "anki-stamps.json").write_text(
+        '{"about": "x",\n "stamps": {\n  "note:other": {"hash": "a", "mod": 1700000000},\n'
+        f'  "note:plain": {{"hash": "b", "mod": {mod}}}\n}}}}\n')
+    result = run("build", "--no-cache")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "OverflowError" not in result.output
+    (line,) = [l for l in result.output.splitlines() if l.startswith("error:")]
+    assert line.startswith("error: cards/anki-stamps.json:4: stamp 'note:plain' has 'mod'"), line
+    assert "whole number of seconds from 0 to 253402300799" in line
+    assert not (project / "build").exists()
+
+
+def test_the_default_build_dir_is_not_followed_out_of_the_working_directory(project):
+    elsewhere = project.parent / "elsewhere"
+    elsewhere.mkdir()
+    (project / "build").symlink_to(elsewhere, target_is_directory=True)  # as a deck could commit it
+    (project / "cards" / "t.yaml").write_text(topic(("plain", "no picture")))
+    for command in (["build"], ["verify"]):
+        result = run(*command)
+        assert result.exit_code == 2, result.output
+        assert re.search(r"the default 'build(/\.cache)?' leads to \S+/elsewhere(/\.cache)? through a symlink, "
+                         r"outside the working directory", result.output), result.output
+        assert "Traceback" not in result.output
+    assert list(elsewhere.iterdir()) == []
+    result = run("build", "--out", "build", "--cache-dir", "build/.cache")  # typed: the user's choice
+    assert result.exit_code == 0, result.output
+    assert (elsewhere / "tensorflow.apkg").is_file()
+
+
+def test_undecodable_and_reordering_characters_are_shown_not_obeyed():
+    from generator import inert
+    assert inert.lines("a\ud800b\u202ec\u2028d\x9be\tf\ng") == ["a\\ud800b\\u202ec\\u2028d\\x9be\tf", "g"]
+    assert inert.line("a\nb\rc") == "a\\nb\\rc"
+    assert inert.xml("a\ud800\ufffe\x1b\x7f\t\n") == "a\\ud800\\ufffe\\x1b\x7f\t\n"
