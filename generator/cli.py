@@ -367,7 +367,8 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port; the URL is printed).")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; the default serves this machine only.")
+              help="Address to listen on; the default serves this machine only (elsewhere: no "
+                   "authentication, see docs/serve.md).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the deck page in a web browser.")
 @running()
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
