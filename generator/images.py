@@ -149,79 +149,74 @@ CSS_REFUSED = ("@import", "@font-face", "image-set(", "image(", "src(", "\\")
 
 
 def check_svg(data: bytes) -> None:
-    """Refuse an SVG that is not well-formed XML with an <svg> root, declares a DOCTYPE or
-    entities, carries a script or an event handler, or references anything but its own
-    fragments (`href="#id"`, `url(#id)`)."""
-    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
-    depth = [0]
+    """Refuse an SVG that is not well-formed XML with an <svg> root, declares entities, carries a
+    script, an event handler or an animation, or references anything but its own fragments
+    (`href="#id"`, `url(#id)`)."""
+    _SvgCheck().run(data)
 
+
+class _SvgCheck:
+    """One pass of expat over an SVG; the first thing refused raises Refused."""
+
+    def __init__(self) -> None:
+        self.elements = 0
+        self.style: list[str] | None = None  # the text of the <style> element being read
+        parser = self.parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+        parser.StartDoctypeDeclHandler = self.doctype
+        parser.EntityDeclHandler = lambda name, *_: self.refuse(f"declares an entity ({name})")
+        parser.ProcessingInstructionHandler = lambda target, _: self.refuse(
+            f"holds a processing instruction <?{target} ...?>")
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.text
+
+    def run(self, data: bytes) -> None:
+        try:
+            self.parser.Parse(data, True)
+        except xml.parsers.expat.ExpatError as e:
+            raise Refused(f"is not well-formed XML, so not an SVG image "
+                          f"({xml.parsers.expat.errors.messages.get(e.code, e)} at line {e.lineno})") from None
+
+    @staticmethod
     def refuse(why: str):
         raise Refused(f"is an SVG that {why}")
 
-    def doctype(_name, _system, _public, internal_subset) -> None:
+    def doctype(self, _name, _system, _public, internal_subset) -> None:
         if internal_subset:  # `<!DOCTYPE svg PUBLIC ...>` alone is common (matplotlib) and inert
-            refuse("declares its own DOCTYPE entries (entities can read other files)")
+            self.refuse("declares its own DOCTYPE entries (entities can read other files)")
 
-    def entity(name, *_):
-        refuse(f"declares an entity ({name})")
-
-    def instruction(target, _data):
-        refuse(f"holds a processing instruction <?{target} ...?>")
-
-    def start(name: str, attributes: dict[str, str]) -> None:
+    def start(self, name: str, attributes: dict[str, str]) -> None:
         namespace, _, local = name.rpartition(" ")
-        if depth[0] == 0 and (local != "svg" or namespace not in ("", SVG_NS)):
+        if not self.elements and (local != "svg" or namespace not in ("", SVG_NS)):
             raise Refused(f"is not an image: its root element is <{local}>, not <svg>")
-        depth[0] += 1
+        self.elements += 1
         if local in SVG_REFUSED_ELEMENTS:
-            refuse(SVG_REFUSED_ELEMENTS[local])
+            self.refuse(SVG_REFUSED_ELEMENTS[local])
         for attribute, value in attributes.items():
-            attr = attribute.rpartition(" ")[2]
+            attr_namespace, _, attr = attribute.rpartition(" ")
             if attr.lower().startswith("on"):
-                refuse(f"has an event handler ({attr}=...)")
+                self.refuse(f"has an event handler ({attr}=...)")
             if attr in LINK_ATTRIBUTES and not value.strip().startswith("#"):
-                refuse(f"references {value!r} ({attr}=); only its own fragments (#id) are allowed")
-            if attr == "style" or "url(" in value.lower():
-                _check_css(value, refuse)
+                self.refuse(f"references {value!r} ({attr}=); only its own fragments (#id) are allowed")
+            if not attr_namespace:  # style and presentation attributes are CSS; an editor's own are not
+                self.css(value)
+        self.style = [] if local == "style" else None
 
-    style: list[str] = []
-    in_style = [False]
+    def text(self, chars: str) -> None:
+        if self.style is not None:
+            self.style.append(chars)
 
-    def start_any(name, attributes):
-        start(name, attributes)
-        in_style[0] = name.rpartition(" ")[2] == "style"
+    def end(self, name: str) -> None:
+        if self.style is not None:
+            self.css("".join(self.style))
+        self.style = None
 
-    def end(name):
-        if name.rpartition(" ")[2] == "style":
-            _check_css("".join(style), refuse)
-            style.clear()
-        in_style[0] = False
-
-    def text(chars):
-        if in_style[0]:
-            style.append(chars)
-
-    parser.StartDoctypeDeclHandler = doctype
-    parser.EntityDeclHandler = entity
-    parser.ProcessingInstructionHandler = instruction
-    parser.StartElementHandler = start_any
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    try:
-        parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError as e:
-        raise Refused(f"is not well-formed XML, so not an SVG image ({xml.parsers.expat.errors.messages.get(e.code, e)}"
-                      f" at line {e.lineno})") from None
-    if depth[0] == 0:
-        raise Refused("is not an SVG image (no <svg> element)")
-
-
-def _check_css(css: str, refuse) -> None:
-    lowered = css.lower()
-    for word in CSS_REFUSED:
-        if word in lowered:
-            refuse(f"has CSS with {word!r}, which can load another file" if word != "\\"
-                   else "has CSS with a backslash escape, which can hide a url(...)")
-    for _, target in CSS_URL_RE.findall(css):
-        if not target.startswith("#"):
-            refuse(f"references url({target}); only its own fragments (url(#id)) are allowed")
+    def css(self, css: str) -> None:
+        lowered = css.lower()
+        for word in CSS_REFUSED:
+            if word in lowered:
+                self.refuse(f"has CSS with {word!r}, which can load another file" if word != "\\"
+                            else "has CSS with a backslash escape, which can hide a url(...)")
+        for _, target in CSS_URL_RE.findall(css):
+            if not target.startswith("#"):
+                self.refuse(f"references url({target}); only its own fragments (url(#id)) are allowed")

@@ -560,3 +560,9 @@ def test_undecodable_and_reordering_characters_are_shown_not_obeyed():
     assert inert.lines("a\ud800b\u202ec\u2028d\x9be\tf\ng") == ["a\\ud800b\\u202ec\\u2028d\\x9be\tf", "g"]
     assert inert.line("a\nb\rc") == "a\\nb\\rc"
     assert inert.xml("a\ud800\ufffe\x1b\x7f\t\n") == "a\\ud800\\ufffe\\x1b\x7f\t\n"
+
+
+def test_an_svg_editors_own_attributes_are_not_read_as_css():
+    inkscape = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
+                'inkscape:export-filename="C:\\Users\\me\\grid.png"><rect fill="#fff"/></svg>')
+    assert images.kind(inkscape.encode()) is images.SVG
