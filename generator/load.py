@@ -131,24 +131,7 @@ def _compose(path: Path, errors: list[CardError]) -> yaml.Node | None:
 
 def load_cards(paths: Iterable[Path | str]) -> list[Card]:
     """All cards under PATHS; raises CardErrors listing every problem found, not just the first."""
-    errors: list[CardError] = []
-    cards: list[Card] = []
-    for f, deck_dir in topic_sources(paths).items():
-        cards.extend(_load_file(f, deck_dir, errors))
-    seen: dict[str, Card] = {}
-    for card in cards:
-        first = seen.setdefault(card.id, card)
-        if first is not card:
-            errors.append(CardError(f"duplicate id, first used at {_where(first)}", card.file,
-                                    card.line, card.id))
-    if errors:
-        raise CardErrors(sorted(errors, key=_error_order))
-    return cards
-
-
-def _error_order(e: CardError) -> tuple:
-    """Files in order; within a card its root causes (a typo'd key) before what follows from them."""
-    return (str(e.path), getattr(e, "card_line", None) or e.line or 0, not getattr(e, "root", False), e.line or 0)
+    return _load(topic_sources(paths))
 
 
 def load_file(path: Path | str, deck_dir: Path | str | None = None) -> list[Card]:
@@ -157,10 +140,26 @@ def load_file(path: Path | str, deck_dir: Path | str | None = None) -> list[Card
     path = Path(path)
     if deck_dir is None or not path.is_file():
         return load_cards([path])
+    return _load({path: Path(deck_dir)})
+
+
+def _load(sources: dict[Path, Path]) -> list[Card]:
+    """The cards of each topic file in SOURCES, its images inside the deck directory it maps to."""
     errors: list[CardError] = []
-    cards = _load_file(path, Path(deck_dir), errors)
+    cards: list[Card] = []
+    for f, deck_dir in sources.items():
+        cards.extend(_load_file(f, deck_dir, errors))
+    seen: dict[str, Card] = {}
+    for card in cards:
+        first = seen.setdefault(card.id, card)
+        if first is not card:
+            errors.append(CardError(f"duplicate id, first used at {_where(first)}", card.file,
+                                    card.line, card.id))
     if errors:
-        raise CardErrors(sorted(errors, key=_error_order))
+        # files in order; within a card its root causes (a typo'd key) before what follows from them
+        errors.sort(key=lambda e: (str(e.path), getattr(e, "card_line", None) or e.line or 0,
+                                   not getattr(e, "root", False), e.line or 0))
+        raise CardErrors(errors)
     return cards
 
 

@@ -566,3 +566,20 @@ def test_an_svg_editors_own_attributes_are_not_read_as_css():
     inkscape = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" '
                 'inkscape:export-filename="C:\\Users\\me\\grid.png"><rect fill="#fff"/></svg>')
     assert images.kind(inkscape.encode()) is images.SVG
+
+
+def test_serve_confines_images_to_the_directory_it_serves(project):
+    """As `load_cards` does: a served directory is the deck; a served file, its own directory."""
+    from generator.serve.workspace import Workspace
+
+    cards = project / "cards"
+    (cards / "images" / "grid.png").write_bytes(PNG)
+    (cards / "sub").mkdir()
+    (cards / "sub" / "t.yaml").write_text(topic(("up", "![a grid](../images/grid.png)")))
+    whole = Workspace([Path("cards")], submit=lambda job: None)
+    whole.scan()
+    assert not whole.errors and [c.images for c in whole.cards] == [((cards / "images" / "grid.png").resolve(),)]
+    one = Workspace([Path("cards/sub/t.yaml")], submit=lambda job: None)
+    one.scan()
+    (error,) = one.errors
+    assert error.card_id == "up" and "outside the deck directory cards/sub" in error.plain
