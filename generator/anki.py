@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import sqlite3
 import tempfile
 import time
@@ -30,9 +31,10 @@ import genanki
 from genanki.util import guid_for
 from markupsafe import Markup
 
-from . import render
+from . import images, render
 from .atomic import atomic_path, write_text
 from .cards import Card
+from .errors import CardError
 
 FIELDS = ("Id", "Topic", "Front", "Back", "Code", "Output", "Status")
 CLOZE_FIELDS = ("Id", "Topic", "Text", "Extra", "Code", "Output", "Status")
@@ -60,6 +62,7 @@ MODELS = {
                       (("Cloze", "{{cloze:Text}}", "{{cloze:Text}}\n<hr id=\"answer\">\n{{Extra}}"),),
                       cloze=True),
 }
+MAX_STAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC
 FIXED_TIME = 1_700_000_000  # stamp of anything built without a stamps file: reproducible, and older than any edit
 
 
@@ -99,9 +102,12 @@ def note_guid(card: Card) -> str:
 
 
 def media_name(path: Path) -> str:
-    """A collision-free media file name that changes when the image does."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    return f"tfcards-{digest}-{path.name}"
+    """A collision-free media file name that changes when the image does; the suffix is the
+    type its content has (images.read), the rest of the name only letters, digits, `-`, `_`."""
+    data, kind = images.read(path)
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem)[:40]
+    return f"tfcards-{digest}-{stem}{kind.suffix}"
 
 
 def render_fields(card: Card, env, tf_version: str) -> tuple[list[str], dict[str, Path]]:
@@ -115,8 +121,8 @@ def render_fields(card: Card, env, tf_version: str) -> tuple[list[str], dict[str
     front = env.get_template("anki/front.html").render(context).strip()
     back = env.get_template("anki/back.html").render(context).strip()
     output = card.output if card.output is not None else (card.raises or "")
-    return ([card.id, card.topic, front, back, _plain(card.code or ""), _plain(output),
-             context["status"]], {media_name(path): path for path in card.images})
+    return ([card.id, _plain(card.topic), front, back, _plain(card.code or ""), _plain(output),
+             _plain(context["status"])], {media_name(path): path for path in card.images})
 
 
 def _plain(text: str) -> str:
@@ -135,14 +141,21 @@ class Stamps:
         self.path = path
         self.entries: dict[str, dict] = {}
         if path is not None and path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                self.entries = {k: v for k, v in data.get("stamps", {}).items()
-                                if isinstance(v, dict) and isinstance(v.get("mod"), int)}
+                data = json.loads(text)
+                self.entries = {k: v for k, v in data.get("stamps", {}).items() if isinstance(v, dict)}
             except (ValueError, AttributeError):
                 self.entries = {}  # a corrupt file only costs one round of "everything is newer"
+            for key, entry in self.entries.items():
+                _check_stamp(entry.get("mod"), key, path, text)
         self.now = int(time.time())
         self.changed = False
+
+    @classmethod
+    def check(cls, path: Path | None) -> None:
+        """Read PATH only to refuse a bad stamp before anything runs (a CardError naming it)."""
+        cls(path)
 
     def stamp(self, key: str, digest: str) -> int:
         old = self.entries.get(key)
@@ -161,6 +174,17 @@ class Stamps:
                                 for k, v in sorted(self.entries.items()))
             write_text(self.path, '{"about": "Anki modification times of tfcards notes: commit with the cards.",\n'
                                   f' "stamps": {{\n{lines}\n}}}}\n')
+
+
+def _check_stamp(mod, key: str, path: Path, text: str) -> None:
+    """A stamp is a whole number of seconds Anki can store and show (1970 to 9999): the file comes
+    with the deck, and a stamp of 1e29 would overflow the collection's 64-bit integers."""
+    if isinstance(mod, int) and not isinstance(mod, bool) and 0 <= mod <= MAX_STAMP:
+        return
+    at = text.find(json.dumps(key))
+    raise CardError(f"stamp {key!r} has 'mod' {str(mod)[:40]!r}: it must be a whole number of seconds from 0 to "
+                    f"{MAX_STAMP} (the year 9999); delete the entry to re-stamp the note", path,
+                    text.count("\n", 0, at) + 1 if at >= 0 else None)
 
 
 def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templates_dir: Path | None = None,
@@ -205,7 +229,7 @@ def _write_package(package: genanki.Package, media: list[tuple[str, Path]], time
             _add(zf, "collection.anki2", db_path.read_bytes())
             _add(zf, "media", json.dumps({str(i): name for i, (name, _) in enumerate(media)}).encode())
             for i, (_, path) in enumerate(media):
-                _add(zf, str(i), path.read_bytes())
+                _add(zf, str(i), images.read(path)[0])  # checked again: what ships is what was checked
 
 
 def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:

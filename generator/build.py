@@ -51,6 +51,9 @@ def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: 
           on_start: Callable[[Card], None] | None = None) -> BuildResult:
     """Verify CARDS, refuse if any fails (with STRICT, a strict-check finding fails a card), then
     write the requested outputs atomically."""
+    if formats in ("apkg", "all"):
+        from .anki import Stamps
+        Stamps.check(stamps_path)  # a bad stamps file is bad input: say so before running anything
     report = verify(cards, jobs=jobs, cache=cache, strict=strict, python=python, progress=progress,
                     on_start=on_start)
     if report.failed:

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 import click
+from click.core import ParameterSource
 
+from . import inert
 from .cards import Card
 from .errors import display_path
 from .load import filter_cards, load_cards
@@ -43,13 +45,26 @@ def running(multiple_pythons: bool = False):
                          help="Fail cards whose prose breaks a strict check (api, deprecated, grounded, "
                               "atomic, duplicate, spoiler); without it findings are warnings.")(f)
         f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                         default=Path("build/.cache"), show_default=True,
+                         default=Path("build/.cache"), show_default=True, callback=_default_stays_here,
                          help="Where verdicts of unchanged cards are remembered.")(f)
         f = click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")(f)
         return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                             help="Processes that run cards (and lay out PDF pages) in parallel "
                                  "[default: the machine's cores].")(f)
     return decorate
+
+
+def _default_stays_here(ctx, param, value: Path | None) -> Path | None:
+    """A default directory (`build/`) is tfcards' choice, but what sits at that path came with
+    the deck: a committed symlink `build -> elsewhere` must not choose where tfcards writes.
+    An explicit option is the user's choice and is taken as given."""
+    if value is None or value.is_absolute() or ctx.get_parameter_source(param.name) is not ParameterSource.DEFAULT:
+        return value
+    here, target = Path.cwd().resolve(), value.resolve()
+    if target != here and here not in target.parents:
+        raise click.BadParameter(f"the default '{value}' leads to {target} through a symlink, outside the working "
+                                 f"directory; pass {param.opts[0]} {value} to write there", ctx, param)
+    return value
 
 
 def _output_file(ctx, param, value: Path | None) -> Path | None:
@@ -111,18 +126,18 @@ def _report_failures(cards: list[Card], report) -> None:
             continue
         card = by_id[v.card_id]
         for finding in v.findings:
-            click.secho(f"warning: {display_path(card.file)}:{card.line}: card '{card.id}': {finding}",
+            click.secho(inert.line(f"warning: {display_path(card.file)}:{card.line}: card '{card.id}': {finding}"),
                         fg="yellow", err=True)
     for v in report.failed:
         card = by_id[v.card_id]
-        click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {v.reason}",
+        click.secho(inert.line(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {v.reason}"),
                     fg="red", err=True)
-        for line in v.detail.splitlines():
+        for line in inert.lines(v.detail.rstrip("\n")) if v.detail else ():
             click.echo(f"    {line}", err=True)
         run_was_fine = bool(v.findings) and v.reason == str(v.findings[0])  # failed on its prose alone
         if v.stderr.strip() and "Traceback" not in v.detail and not run_was_fine:
             click.echo("    stderr (last lines):", err=True)
-            for line in v.stderr.rstrip().splitlines()[-8:]:
+            for line in inert.lines(v.stderr.rstrip())[-8:]:
                 click.echo(f"    | {line}", err=True)
 
 
@@ -159,26 +174,28 @@ def _write_report(path: Path, cards: list[Card], report) -> None:
 
 
 def _write_junit(path: Path, cards: list[Card], report) -> None:
-    """One test case per card, grouped in a suite per topic file: what CI systems display."""
+    """One test case per card, grouped in a suite per topic file: what CI systems display. What
+    came from a card is made well-formed XML (inert.xml)."""
     from xml.etree import ElementTree as ET
 
     from .atomic import write_text
 
+    x = inert.xml
     suites = ET.Element("testsuites", name="tfcards", tests=str(len(cards)),
                         failures=str(report.count("failed")), time=f"{report.seconds:.3f}")
     by_file: dict[Path, ET.Element] = {}
     for card, v in zip(cards, report.verdicts):
         suite = by_file.get(card.file)
         if suite is None:
-            suite = by_file[card.file] = ET.SubElement(suites, "testsuite", name=display_path(card.file))
-        case = ET.SubElement(suite, "testcase", classname=card.topic, name=card.id,
-                             file=display_path(card.file), line=str(card.line), time=f"{v.seconds:.3f}")
+            suite = by_file[card.file] = ET.SubElement(suites, "testsuite", name=x(display_path(card.file)))
+        case = ET.SubElement(suite, "testcase", classname=x(card.topic), name=card.id,
+                             file=x(display_path(card.file)), line=str(card.line), time=f"{v.seconds:.3f}")
         if v.status == "failed":
-            ET.SubElement(case, "failure", message=v.reason).text = v.detail or v.reason
+            ET.SubElement(case, "failure", message=x(v.reason)).text = x(v.detail or v.reason)
         elif v.status in ("skipped", "no-code"):
-            ET.SubElement(case, "skipped", message=v.reason)
+            ET.SubElement(case, "skipped", message=x(v.reason))
         if v.stdout:
-            ET.SubElement(case, "system-out").text = v.stdout
+            ET.SubElement(case, "system-out").text = x(v.stdout)
     for suite in by_file.values():
         cases = list(suite)
         suite.set("tests", str(len(cases)))
@@ -223,12 +240,12 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
         apply(result.changed)
         for change in result.changed:
             card = change.card
-            click.echo(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}")
+            click.echo(inert.line(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}"))
         rewritten = sorted({c.card.file for c in result.changed})
-        moved = {c.id: c for c in load_cards(rewritten)} if rewritten else {}
+        moved = {c.id: c for c in load_cards(_paths(paths))} if rewritten else {}
         for card, why in result.refused:
             card = moved.get(card.id, card)  # the rewrite may have shifted its line
-            click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}",
+            click.secho(inert.line(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}"),
                         fg="red", err=True)
         updated = len({c.card.id for c in result.changed})
         failed = bool(result.refused)
@@ -269,8 +286,8 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
     for label, report in zip(result.versions, result.reports):
         click.echo(f"TensorFlow {label}: {_summary(report).split(' in ')[0]}")
     if by_topic:
-        click.echo("\n".join(["", "cards that hold, per topic:"] + topic_table(result)))
-    rows = table(result)
+        click.echo("\n".join(["", "cards that hold, per topic:"] + [inert.line(r) for r in topic_table(result)]))
+    rows = [inert.line(r) for r in table(result)]
     click.echo("\n".join(["", f"{len(rows) - 1} card(s) whose verdict differs:"] + rows) if rows
                else "every card has the same verdict on every version")
     if report_path:
@@ -290,7 +307,7 @@ def list_(paths, topics, tags) -> None:
     for topic, members in topics_seen.items():
         files = ", ".join(sorted({display_path(c.file) for c in members}))
         with_code = sum(c.code is not None for c in members)
-        click.echo(f"{topic:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}")
+        click.echo(inert.line(f"{topic:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}"))
     click.echo(f"{len(cards)} cards in {len(topics_seen)} topics")
 
 
@@ -300,7 +317,7 @@ def list_(paths, topics, tags) -> None:
 @click.option("--format", "formats", type=click.Choice(["apkg", "pdf", "all"]), default="apkg",
               show_default=True, help="What to write: an Anki deck, a printable PDF, or both.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              show_default=True, help="Directory the outputs are written to.")
+              show_default=True, callback=_default_stays_here, help="Directory the outputs are written to.")
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A copy of templates/ to render with instead of the shipped one.")
 @click.option("--layout", type=click.Choice(["duplex", "foldover", "sheet"]), default="duplex",
@@ -350,7 +367,8 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port; the URL is printed).")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; the default serves this machine only.")
+              help="Address to listen on; the default serves this machine only (elsewhere: no "
+                   "authentication, see docs/serve.md).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the deck page in a web browser.")
 @running()
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),

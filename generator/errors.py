@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from . import inert
+
 
 class TfcardsWarning(UserWarning):
     """Warnings of our own; the test suite turns them into errors."""
@@ -37,7 +39,7 @@ class CardError(click.ClickException):
         return self.format()
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format()}", err=True, file=file)
+        click.echo(f"error: {inert.line(self.format())}", err=True, file=file)
 
 
 class CardErrors(click.ClickException):
@@ -51,7 +53,7 @@ class CardErrors(click.ClickException):
 
     def show(self, file=None) -> None:  # one line each, no "Error:" prefix on every line
         for e in self.errors:
-            click.echo(f"error: {e.format()}", err=True, file=file)
+            click.echo(f"error: {inert.line(e.format())}", err=True, file=file)
 
 
 def display_path(path: Path) -> str:

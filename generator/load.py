@@ -14,6 +14,7 @@ import yaml
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from . import images as _images
 from .cards import CARD_TYPES, CLOZE_RE, CODE_ON, FIGURE_SIDES, Card, slugify
 from .checks import RULE_NAMES
 from .compare import WHITESPACE_MODES
@@ -36,27 +37,34 @@ ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 TAG_RE = re.compile(r"[a-z0-9_-]+\Z")
 MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 RAISES_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(:\s.*)?\Z", re.S)
-IMAGE_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def topic_files(paths: Iterable[Path | str]) -> list[Path]:
     """Every topic file named by PATHS: a directory's in its learning path's order (`deck.yaml`),
     else searched recursively in sorted order."""
-    found: list[Path] = []
+    return list(topic_sources(paths))
+
+
+def topic_sources(paths: Iterable[Path | str]) -> dict[Path, Path]:
+    """Every topic file named by PATHS (as `topic_files` orders them), mapped to its deck
+    directory: the directory given, or for a file given, its own directory. A card's images
+    must be files inside it."""
+    found: dict[Path, Path] = {}
     paths = [Path(p) for p in paths]
     for p in paths:
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()
                            and not (f.parent == p and f.name in DECK_FILES))
-            found.extend(learning_path(p, files))
+            for f in learning_path(p, files):
+                found.setdefault(f, p)
         elif p.is_file():
-            found.append(p)
+            found.setdefault(p, p.parent)
         else:
             raise CardError("no such file or directory", p)
     if not found:
         raise CardError("no topic files (*.yaml, *.yml) found", ", ".join(map(str, paths)))
-    return list(dict.fromkeys(found))
+    return found
 
 
 def topic_stem(directory: Path, file: Path) -> str:
@@ -123,11 +131,24 @@ def _compose(path: Path, errors: list[CardError]) -> yaml.Node | None:
 
 def load_cards(paths: Iterable[Path | str]) -> list[Card]:
     """All cards under PATHS; raises CardErrors listing every problem found, not just the first."""
-    files = topic_files(paths)
+    return _load(topic_sources(paths))
+
+
+def load_file(path: Path | str, deck_dir: Path | str | None = None) -> list[Card]:
+    """The cards of one topic file (ids are checked within the file only); its images must be
+    inside DECK_DIR (default: the file's directory)."""
+    path = Path(path)
+    if deck_dir is None or not path.is_file():
+        return load_cards([path])
+    return _load({path: Path(deck_dir)})
+
+
+def _load(sources: dict[Path, Path]) -> list[Card]:
+    """The cards of each topic file in SOURCES, its images inside the deck directory it maps to."""
     errors: list[CardError] = []
     cards: list[Card] = []
-    for f in files:
-        cards.extend(_load_file(f, errors))
+    for f, deck_dir in sources.items():
+        cards.extend(_load_file(f, deck_dir, errors))
     seen: dict[str, Card] = {}
     for card in cards:
         first = seen.setdefault(card.id, card)
@@ -140,11 +161,6 @@ def load_cards(paths: Iterable[Path | str]) -> list[Card]:
                                    not getattr(e, "root", False), e.line or 0))
         raise CardErrors(errors)
     return cards
-
-
-def load_file(path: Path | str) -> list[Card]:
-    """The cards of one topic file (ids are checked within the file only)."""
-    return load_cards([path])
 
 
 def _where(card: Card) -> str:
@@ -272,7 +288,7 @@ class _Fields:
         return node.start_mark.line + (2 if node.style in ("|", ">") else 1)
 
 
-def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
+def _load_file(path: Path, deck_dir: Path, errors: list[CardError]) -> list[Card]:
     n_errors = len(errors)
     root = _compose(path, errors)
     if len(errors) > n_errors:
@@ -302,7 +318,8 @@ def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
         return []
     cards = []
     for node in cards_node.value:
-        card = _load_card(node, path, errors, topic or "", deck, setup, setup_line, description, defaults)
+        card = _load_card(node, path, deck_dir, errors, topic or "", deck, setup, setup_line, description,
+                          defaults)
         if card is not None:
             cards.append(card)
     return cards
@@ -326,7 +343,7 @@ def _yaml_hint(problem: str) -> str:
     return ""
 
 
-def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str, deck: str,
+def _load_card(node: yaml.Node, path: Path, deck_dir: Path, errors: list[CardError], topic: str, deck: str,
                setup: str | None, setup_line: int, description: str | None,
                defaults: dict) -> Card | None:
     if not isinstance(node, yaml.MappingNode):
@@ -382,7 +399,7 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
         f.error("'skip' needs a reason", f.key_lines["skip"])
     tags = f.words("tags")
     card_topic = f.text("topic") or topic
-    images = _images(front or "", back, path, f, extra)
+    images = _card_images(f, path.parent, deck_dir, front=front or "", back=back, extra=extra)
     if len(errors) > n_errors or cid is None or front is None:
         return None
     return Card(id=cid, topic=card_topic, front=front, back=back, file=path, line=line, deck=deck,
@@ -393,19 +410,19 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
                 keras=keras_range)
 
 
-def _images(front: str, back: str, path: Path, f: _Fields, extra: str = "") -> tuple[Path, ...]:
+def _card_images(f: _Fields, topic_dir: Path, deck_dir: Path, **fields: str) -> tuple[Path, ...]:
+    """The images the Markdown FIELDS name, each accepted (images.accept) or a located error."""
     found = []
-    for key, text in (("front", front), ("back", back), ("extra", extra)):
-        for target in IMAGE_RE.findall(text):
-            if re.match(r"[a-z][a-z0-9+.-]*:", target):
-                f.error(f"image '{target}' must be a file next to the cards, not a URL",
-                        f.key_lines.get(key))
-                continue
-            image = (path.parent / target).resolve()
-            if not image.is_file():
-                f.error(f"image '{target}' not found (looked for {image})", f.key_lines.get(key))
-            else:
-                found.append(image)
+    for key, text in fields.items():
+        for target, offset in _images.links(text):
+            literal = key in f.nodes and f.nodes[key].style == "|"
+            line = f.first_line(key) + offset if literal else f.key_lines.get(key)
+            try:
+                found.append(_images.accept(target, topic_dir, deck_dir))
+            except _images.Refused as e:
+                f.error(f"image '{target}' {e}", line)
+            except OSError as e:  # unreadable: a permission, a file gone since the look
+                f.error(f"image '{target}' cannot be read ({e.strerror})", line)
     return tuple(dict.fromkeys(found))
 
 

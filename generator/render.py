@@ -58,10 +58,15 @@ def _fence(code: str, lang: str, _attrs: str) -> str:
     return highlight_code(code, lang or "python")
 
 
+def parse_markdown(text: str) -> list:
+    """TEXT's markdown-it tokens: what the renderer draws and the loader checks are one parse."""
+    return _markdown().parse(text)
+
+
 def markdown_html(text: str, image_src: Callable[[str], str] | None = None) -> str:
     """CommonMark to HTML; raw HTML in cards is escaped. IMAGE_SRC maps an image link to its URL."""
     md = _markdown()
-    tokens = md.parse(text)
+    tokens = parse_markdown(text)
     if image_src is not None:
         for token in tokens:
             for child in token.children or ():
@@ -105,9 +110,13 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 
 
 def image_path(card: Card, target: str) -> Path:
-    """The file a card's Markdown image link names: relative to its topic file. The loader has
-    already refused URLs and missing files, so every renderer can take this as given."""
-    return (card.file.parent / target).resolve()
+    """The file a card's Markdown image link names, resolved as the loader resolved it: only an
+    image the loader accepted (in `card.images`) is ever rendered."""
+    from .images import unlinked
+    path = (card.file.parent / unlinked(target)).resolve()
+    if path not in card.images:  # the loader checks every link the renderer sees
+        raise RuntimeError(f"card '{card.id}': image {target!r} was not accepted when the card was loaded")
+    return path
 
 
 def _markdown_filter(text: str, image_src: Callable[[str], str] | None = None) -> str:

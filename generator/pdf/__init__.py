@@ -18,6 +18,7 @@ from ..atomic import atomic_path
 from ..cards import Card
 from ..errors import CardError
 from .chunks import fixed_font_timestamps, gc_paused
+from .fetch import DeckFetcher
 from .geometry import CARD_SIZES, DEFAULT_CARD_SIZE, FLIPS, PAPER_LABELS
 from .geometry import PAPERS as PAPER_MM
 from .sides import Side, card_sides
@@ -55,11 +56,13 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
     if not cards:
         raise CardError("no cards to print")
     env = render.environment(templates_dir)
+    fetcher = DeckFetcher([image for card in cards for image in card.images],
+                          templates_dir or render.default_templates_dir())
     out_path = Path(out_path)
     with gc_paused():
         if layout == "sheet":
             from .sheet import sheet_document
-            document, description = sheet_document(env, cards, tf_version, paper, card_size)
+            document, description = sheet_document(env, cards, tf_version, paper, card_size, fetcher)
             overflowing: tuple[str, ...] = ()
             with fixed_font_timestamps():
                 # custom_metadata: paper and card size go into the PDF's info dictionary too
@@ -67,7 +70,8 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
         else:
             from .deck import cards_pdf
             data, pages, overflowing, description = cards_pdf(env, cards, tf_version, layout, paper,
-                                                              card_size, flip, jobs or os.cpu_count() or 1)
+                                                              card_size, flip, jobs or os.cpu_count() or 1,
+                                                              fetcher)
         with atomic_path(out_path) as tmp:
             tmp.write_bytes(data)
     return PdfResult(out_path, overflowing, pages, layout, description)

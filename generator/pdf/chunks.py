@@ -13,9 +13,9 @@ import gc
 import io
 import multiprocessing
 import os
-from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
+from .fetch import DeckFetcher
 from .fit import measure
 
 # Grid pages per WeasyPrint document. The deck is laid out in chunks whose pages are then written
@@ -72,18 +72,19 @@ def fixed_font_timestamps() -> Iterator[None]:
         os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
-_shared: tuple = ()  # (FontConfiguration, image cache) for the chunks laid out in this process
+_shared: tuple = ()  # (FontConfiguration, image cache, fetcher) for the chunks laid out in this process
 
 
 @contextlib.contextmanager
-def chunk_layouts(jobs: int) -> Iterator[Callable[[list[str]], list[Chunk]]]:
+def chunk_layouts(jobs: int, fetcher: DeckFetcher) -> Iterator[Callable[[list[str]], list[Chunk]]]:
     """A function laying out chunk HTMLs, results in order: in JOBS worker processes, or with 1
     in this process. Workers are forked, so they start with WeasyPrint imported and the fonts
     configured, and one per chunk (maxtasksperchild=1): exiting frees a chunk's million boxes at
-    no cost, where a garbage collection (paused, see gc_paused) took 0.2-0.6 s per chunk."""
+    no cost, where a garbage collection (paused, see gc_paused) took 0.2-0.6 s per chunk. FETCHER
+    is all a layout may load (fetch.py)."""
     global _shared
     from weasyprint.text.fonts import FontConfiguration
-    _shared = (FontConfiguration(), {})  # fonts load and images parse once per process
+    _shared = (FontConfiguration(), {}, fetcher)  # fonts load and images parse once per process
     try:
         if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
             yield lambda htmls: [_lay_out_chunk(html) for html in htmls]
@@ -104,9 +105,8 @@ def _gather(result, chunks: int) -> list[Chunk]:
 
 
 def _lay_out_chunk(html: str) -> Chunk:
-    from weasyprint import HTML
-    fonts, images = _shared
-    document = HTML(string=html, base_url=str(Path.cwd())).render(font_config=fonts, cache=images)
+    fonts, images, fetcher = _shared
+    document = fetcher.render(html, font_config=fonts, cache=images)
     with fixed_font_timestamps():
         # custom_metadata: paper and card size go into the PDF's info dictionary too
         return Chunk(len(document.pages), measure(document), pdf=document.write_pdf(custom_metadata=True))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Sequence
 
 from markupsafe import Markup
@@ -14,6 +13,7 @@ from .. import render
 from ..cards import Card
 from . import chunks as _chunks
 from .code_style import CodeStyle, style_text
+from .fetch import DeckFetcher
 from .fit import MM_PER_PT, code_width_em, fits, line_em, measure, probe, widest_step
 from .geometry import (FOOTER_CLEAR, FOOTER_EDGE, FOOTER_PT, MIN_MARGIN, PAPER_LABELS, Sheet, base_step,
                        duplex_sheet, first_step, font_steps, foldover_sheet)
@@ -179,8 +179,9 @@ def page_label(g: Geometry, n: int, of: int, kind: str) -> str:
 
 
 def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: str, card_size: str,
-               flip: str, jobs: int) -> tuple[bytes, int, tuple[str, ...], str]:
-    """The cut-out cards' PDF: (bytes, pages, ids of the full-page cards, description)."""
+               flip: str, jobs: int, fetcher: DeckFetcher) -> tuple[bytes, int, tuple[str, ...], str]:
+    """The cut-out cards' PDF: (bytes, pages, ids of the full-page cards, description); FETCHER
+    is all the layout may load."""
     g = geometry(layout, paper, card_size, flip)
     template = env.get_template("pdf/cards.html")
     description = (f"tfcards {layout}: {g.sheet.describe()}"
@@ -246,9 +247,8 @@ def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: s
         return [(html, rendered[html]) for html in htmls]
 
     def lay_out_probe(trials: list[tuple[Side, Side]]) -> dict[str, tuple[float, float]]:
-        from weasyprint import HTML
         html = template.render(doc=doc, pages=_pages(g, trials, probing=True), large=[])
-        return measure(HTML(string=html, base_url=str(Path.cwd())).render())
+        return measure(fetcher.render(html))
 
     # Sides the width model puts at the smallest font may not fit at all. Measure those first, in
     # the probe document: a card that leaves the grid after the deck is laid out would move every
@@ -257,7 +257,7 @@ def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: s
     if doubtful:
         probe(pairs, doubtful, oversize, last, lay_out_probe, first=0)
 
-    with _chunks.chunk_layouts(jobs) as lay_out:
+    with _chunks.chunk_layouts(jobs, fetcher) as lay_out:
         for _ in range(MAX_PASSES):
             chunks = layout_all(lay_out)
             rendered = dict(chunks)  # drop stale layouts

@@ -1,7 +1,6 @@
 """The study sheet: every question and answer in reading order, grouped by topic."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 from markupsafe import Markup
@@ -9,12 +8,12 @@ from markupsafe import Markup
 from .. import render
 from ..cards import Card
 from .deck import mmv
+from .fetch import DeckFetcher
 from .geometry import PAPER_LABELS, PAPERS
 from .sides import sides
 
 
-def sheet_document(env, cards: Sequence[Card], tf_version: str, paper: str, card_size: str):
-    from weasyprint import HTML
+def sheet_document(env, cards: Sequence[Card], tf_version: str, paper: str, card_size: str, fetcher: DeckFetcher):
     w, h = PAPERS[paper]
     topics: dict[str, list[dict]] = {}
     for i, card in enumerate(cards):
@@ -36,4 +35,4 @@ def sheet_document(env, cards: Sequence[Card], tf_version: str, paper: str, card
         "tf_version": tf_version,
     }
     html = env.get_template("pdf/sheet.html").render(doc=doc, groups=groups)
-    return HTML(string=html, base_url=str(Path.cwd())).render(), description
+    return fetcher.render(html), description

@@ -52,7 +52,7 @@ def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[s
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await app.run(workspace, sock, jobs=jobs or default_jobs(), templates_dir=templates_dir,
-                      card_size=card_size, started=started, stop=stop, python=interpreter.python)
+                      card_size=card_size, started=started, stop=stop, python=interpreter.python, host=host)
 
     with sock:
         asyncio.run(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import ipaddress
 import json
 import multiprocessing
 import socket
@@ -11,11 +12,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 import watchfiles
 from aiohttp import web
 
-from .. import render
+from .. import images, render
 from ..runner import RunnerError, WarmRunner
 from . import preview
 from .pages import Pages
@@ -24,6 +26,53 @@ from .workspace import Update, Workspace
 KEEPALIVE = 15.0  # seconds between SSE comments, so proxies and browsers keep an idle stream
 WATCH_STEP_MS = 20  # after a file event, wait this long for more before reloading (an editor's
 # save is several events); watchfiles' default (50 ms) spends a tenth of the latency budget
+
+
+# The page loads only from itself: its script and style sheets, the card previews' style sheet and
+# images, the printed sides, the event stream. An Anki template may style with attributes (kept
+# for a faithful preview); nothing can load from elsewhere. docs/security.md, section 5.
+PAGE_POLICY = ("default-src 'self'; style-src-attr 'unsafe-inline'; object-src 'none'; base-uri 'self'; "
+               "form-action 'self'; frame-ancestors 'self'")
+# A deck's image opened on its own (an SVG is a document): no script, an origin of its own.
+MEDIA_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARDS = ("", "0.0.0.0", "::")
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """The `Host` headers the server answers: the address it listens on, or localhost, with its
+    port; listening on every address, any IP address with its port. A name that resolves to this
+    machine only because someone rebound it (DNS rebinding) is refused."""
+
+    host: str
+    port: int
+
+    def allows(self, header: str | None) -> bool:
+        if not header:
+            return False
+        try:
+            parts = urlsplit("//" + header)
+            name, port = (parts.hostname or "").rstrip("."), parts.port or 80
+        except ValueError:
+            return False
+        if port != self.port or parts.username is not None or parts.path:
+            return False
+        if name in (self.host.lower().strip("[]"), *LOOPBACK_NAMES):
+            return True
+        return self.host in WILDCARDS and _is_ip(name)
+
+    def __str__(self) -> str:
+        host = "127.0.0.1" if self.host in WILDCARDS else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(eq=False)  # a set member by identity
@@ -181,8 +230,23 @@ class Server:
         self._print_dir.cleanup()
 
 
-def make_app(server: Server) -> web.Application:
-    app = web.Application()
+def make_app(server: Server, hosts: Hosts) -> web.Application:
+    """The routes of the live page, answering only requests addressed to HOSTS."""
+
+    @web.middleware
+    async def addressed_here(request: web.Request, handler):
+        if not hosts.allows(request.headers.get("Host")):
+            raise web.HTTPMisdirectedRequest(text=f"tfcards serve answers only requests addressed to {hosts} "
+                                                  "or localhost with its port (see docs/serve.md)\n")
+        return await handler(request)
+
+    async def policy(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+
+    app = web.Application(middlewares=[addressed_here])
+    app.on_response_prepare.append(policy)
     static = render.default_templates_dir() / "serve"
 
     async def deck(request: web.Request) -> web.Response:
@@ -197,11 +261,22 @@ def make_app(server: Server) -> web.Application:
             raise web.HTTPNotFound()
         return web.FileResponse(static / name, headers={"Cache-Control": "no-cache"})
 
-    async def media(request: web.Request) -> web.FileResponse:
+    async def media(request: web.Request) -> web.Response:
+        """Only images a card shown here names, checked again as they are sent (images.read)."""
         path = server.pages.media.get(request.match_info["name"])
-        if path is None or not path.is_file():
+        if path is None:
             raise web.HTTPNotFound()
-        return web.FileResponse(path)
+        try:
+            data, kind = images.read(path)
+        except (OSError, images.Refused):
+            raise web.HTTPNotFound() from None
+        return web.Response(body=data, content_type=kind.mime,
+                            headers={"Content-Security-Policy": MEDIA_POLICY, "Cache-Control": "no-cache"})
+
+    async def note_css(request: web.Request) -> web.Response:
+        """The cards' CSS for the previews (a file, so the page's policy needs no inline style)."""
+        css = server.pages.card_env.get_template("anki/style.css").render()
+        return web.Response(text=css, content_type="text/css", headers={"Cache-Control": "no-cache"})
 
     async def printed(request: web.Request) -> web.FileResponse:
         try:
@@ -240,6 +315,7 @@ def make_app(server: Server) -> web.Application:
     app.router.add_get("/card/{card_id}/print/{which:front|back}.png", printed)
     app.router.add_get("/static/{name}", asset)
     app.router.add_get("/media/{name}", media)
+    app.router.add_get("/note.css", note_css)
     app.router.add_get("/events", events)
 
     async def on_shutdown(app: web.Application) -> None:
@@ -256,10 +332,13 @@ async def _send(response: web.StreamResponse, data: dict) -> None:
 
 async def run(ws_factory, sock: socket.socket, *, jobs: int, templates_dir: Path | None = None,
               card_size: str | None = None, started: Callable[[Server], None] | None = None,
-              stop: asyncio.Event | None = None, python: str | None = None) -> None:
-    """Serve on SOCK until STOP is set (or the task is cancelled); cards run under PYTHON."""
+              stop: asyncio.Event | None = None, python: str | None = None, host: str | None = None) -> None:
+    """Serve on SOCK (bound to HOST: default its address) until STOP is set (or the task is
+    cancelled); cards run under PYTHON."""
     server = Server(ws_factory, jobs=jobs, templates_dir=templates_dir, card_size=card_size, python=python)
-    runner = web.AppRunner(make_app(server), handle_signals=False, shutdown_timeout=2)
+    address, port = sock.getsockname()[:2]
+    hosts = Hosts(address if host is None else host, port)
+    runner = web.AppRunner(make_app(server, hosts), handle_signals=False, shutdown_timeout=2)
     await runner.setup()
     watching = asyncio.Event()
     watcher = asyncio.create_task(server.watch(watching))

@@ -82,7 +82,8 @@ class Pages:
 
             def anki_document(view, side, night):
                 body = view.question if side == "question" else view.answer
-                return preview.document(body, note.css, view.ordinal, night, "/media/")
+                return preview.document(body, f"/note.css?v={self.templates_generation}", view.ordinal, night,
+                                        "/media/")
 
             context.update(note=note, note_type=MODELS[entry.card.type].name, anki_document=anki_document,
                            print_token=self.print_token(card_id),

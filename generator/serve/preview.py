@@ -97,13 +97,14 @@ def _attribute(text: str) -> str:
     return "".join(c if c.isascii() and c.isalnum() else NAMED.get(c, f"&#x{ord(c):02X};") for c in text)
 
 
-def document(body: str, css: str, ordinal: int, night: bool, media_url: str) -> str:
-    """The page Anki's reviewer shows: the card's CSS, `card cardN` (and night mode's classes)
-    on the body, relative media links resolved against MEDIA_URL."""
+def document(body: str, css_url: str, ordinal: int, night: bool, media_url: str) -> str:
+    """The page Anki's reviewer shows: the card's CSS (linked from CSS_URL: the live page's policy
+    allows no inline style sheet), `card cardN` (and night mode's classes) on the body, relative
+    media links resolved against MEDIA_URL."""
     classes = f"card card{ordinal}" + (" nightMode night_mode" if night else "")
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><base href="{html.escape(media_url)}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{css}</style></head>"
+            f'<link rel="stylesheet" href="{html.escape(css_url)}"></head>'
             f'<body class="{classes}"><div id="qa">{body}</div></body></html>')
 
 

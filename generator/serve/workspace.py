@@ -108,12 +108,19 @@ class Workspace:
             if not path.is_file():
                 continue
             try:
-                self.files[path] = tuple(load_file(path))
+                self.files[path] = tuple(load_file(path, self.deck_dir(path)))
             except CardErrors as e:
                 self.file_errors[path] = tuple(e.errors)
             except CardError as e:
                 self.file_errors[path] = (e,)
         return self._refresh()
+
+    def deck_dir(self, path: Path) -> Path:
+        """The served directory PATH is in (its images must be inside), as `load_cards` sees it."""
+        for p in self.paths:
+            if p.is_dir() and p.absolute() in path.absolute().parents:
+                return p
+        return path.parent
 
     def watches(self, path: Path) -> bool:
         """Whether PATH is (or would be) one of the served topic files."""
