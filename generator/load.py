@@ -126,14 +126,14 @@ def load_cards(paths: Iterable[Path | str]) -> list[Card]:
     files = topic_files(paths)
     errors: list[CardError] = []
     cards: list[Card] = []
+    ids: list[tuple[str, Path, int]] = []  # every card's id, whether the card loaded or not
     for f in files:
-        cards.extend(_load_file(f, errors))
-    seen: dict[str, Card] = {}
-    for card in cards:
-        first = seen.setdefault(card.id, card)
-        if first is not card:
-            errors.append(CardError(f"duplicate id, first used at {_where(first)}", card.file,
-                                    card.line, card.id))
+        cards.extend(_load_file(f, errors, ids))
+    first: dict[str, tuple[Path, int]] = {}  # a card with another error still holds its id
+    for card_id, path, line in ids:
+        where = first.setdefault(card_id, (path, line))
+        if where != (path, line):
+            errors.append(CardError(f"duplicate id, first used at {_where(*where)}", path, line, card_id))
     if errors:
         # files in order; within a card its root causes (a typo'd key) before what follows from them
         errors.sort(key=lambda e: (str(e.path), getattr(e, "card_line", None) or e.line or 0,
@@ -147,9 +147,9 @@ def load_file(path: Path | str) -> list[Card]:
     return load_cards([path])
 
 
-def _where(card: Card) -> str:
+def _where(path: Path, line: int) -> str:
     from .errors import display_path
-    return f"{display_path(card.file)}:{card.line}"
+    return f"{display_path(path)}:{line}"
 
 
 class _Fields:
@@ -272,7 +272,7 @@ class _Fields:
         return node.start_mark.line + (2 if node.style in ("|", ">") else 1)
 
 
-def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
+def _load_file(path: Path, errors: list[CardError], ids: list[tuple[str, Path, int]]) -> list[Card]:
     n_errors = len(errors)
     root = _compose(path, errors)
     if len(errors) > n_errors:
@@ -302,7 +302,7 @@ def _load_file(path: Path, errors: list[CardError]) -> list[Card]:
         return []
     cards = []
     for node in cards_node.value:
-        card = _load_card(node, path, errors, topic or "", deck, setup, setup_line, description, defaults)
+        card = _load_card(node, path, errors, topic or "", deck, setup, setup_line, description, defaults, ids)
         if card is not None:
             cards.append(card)
     return cards
@@ -328,7 +328,7 @@ def _yaml_hint(problem: str) -> str:
 
 def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str, deck: str,
                setup: str | None, setup_line: int, description: str | None,
-               defaults: dict) -> Card | None:
+               defaults: dict, ids: list[tuple[str, Path, int]]) -> Card | None:
     if not isinstance(node, yaml.MappingNode):
         errors.append(CardError("each card must be a mapping of keys", path, node.start_mark.line + 1))
         return None
@@ -343,6 +343,8 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
     cid = f.text("id", required=True)
     if cid is not None and (not ID_RE.match(cid) or len(cid) > 64):
         f.error(f"bad id '{cid}': use at most 64 of a-z, 0-9 and '-', starting with a letter or digit")
+    elif cid is not None:
+        ids.append((cid, path, line))
     ctype = f.text("type") or "basic"
     if ctype not in CARD_TYPES:
         f.error(f"'type' must be one of {', '.join(CARD_TYPES)}, not '{ctype}'", f.key_lines["type"])

@@ -160,6 +160,26 @@ def test_duplicate_ids_across_files_name_both_places(write_cards):
     assert "duplicate id, first used at" in error.plain and "a.yaml:3" in error.plain
 
 
+def test_a_duplicate_id_is_reported_while_the_first_card_has_another_error(write_cards):
+    """All of a run's errors come together: fixing the first card must not reveal a second error."""
+    root = write_cards({"a.yaml": CARD + "    ouput: x\n", "b.yaml": CARD + "    tags: eager\n"})
+    with pytest.raises(CardErrors) as info:
+        load_cards([root])
+    shown = [e.format() for e in info.value.errors]
+    assert [(e.path.name, e.line, e.card_id) for e in info.value.errors] == [
+        ("a.yaml", 6, "c"), ("b.yaml", 3, "c"), ("b.yaml", 6, "c")], shown
+    assert "unknown key 'ouput'" in shown[0]
+    assert "duplicate id, first used at" in shown[1] and "a.yaml:3" in shown[1]
+    assert "'tags' must be a list of words" in shown[2]
+
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    result = CliRunner().invoke(main, ["verify", str(root)])
+    assert result.exit_code == 2 and [l for l in result.output.splitlines() if l] == [f"error: {e}" for e in shown]
+
+
 def test_all_errors_of_a_run_are_reported_together(write_cards):
     root = write_cards({"a.yaml": CARD + "    ouput: x\n", "b.yaml": "topic: T\ncards:\n  - id: B\n    front: q\n"})
     with pytest.raises(CardErrors) as info:
