@@ -159,3 +159,35 @@ def test_build_with_strict_writes_nothing(tmp_path, monkeypatch, write_cards):
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     lenient = CliRunner().invoke(main, ["build", str(root), "--out", "out"])
     assert lenient.exit_code == 0 and "warning: cards/t.yaml:3: card 'c': [grounded]" in lenient.output
+
+
+def _strict_run(tmp_path, monkeypatch, write_cards, text: str):
+    root = write_cards({"t.yaml": text})
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(main, ["verify", str(root), "--strict", "--cache-dir", str(tmp_path / "c")])
+
+
+def test_a_name_whose_lookup_raises_is_a_finding_on_its_own_card_only(tmp_path, monkeypatch, write_cards):
+    """Keras 3's lazy `tf.compat.v1.layers` raises ModuleNotFoundError from `dir()`: that used to end
+    the whole lookup, and every card failed with "the lookup crashed"."""
+    result = _strict_run(tmp_path, monkeypatch, write_cards, """
+        topic: T
+        cards:
+          - id: legacy-dense
+            front: Which TF1 function made a dense layer?
+            back: "`tf.compat.v1.layers.dense`"
+          - id: constant
+            front: Which function makes a constant tensor?
+            back: "`tf.constant`, or `tf.ones` for ones."
+        """)
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert failed == ["FAILED cards/t.yaml:3: card 'legacy-dense': [api] `tf.compat.v1.layers.dense` does not "
+                      f"exist in TensorFlow {tf_version(result)}: `dense` is not available with Keras 3."]
+    assert "0 passed, 1 failed, 1 without code" in result.output
+
+
+def tf_version(result) -> str:
+    import re
+
+    return re.search(r"\(TensorFlow (\d[\w.]*)", result.output).group(1)
