@@ -104,7 +104,9 @@ def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: boo
             raise click.ClickException(str(e)) from None
 
 
-def _report_failures(cards: list[Card], report) -> None:
+def _report_failures(cards: list[Card], report, reasons: dict[str, str] | None = None) -> None:
+    """Findings of cards that pass as warnings, then each failed card (with REASONS' word for it
+    where given: why `--update` could not fix it)."""
     by_id = {c.id: c for c in cards}
     for v in report.verdicts:
         if v.status == "failed":
@@ -115,7 +117,8 @@ def _report_failures(cards: list[Card], report) -> None:
                         fg="yellow", err=True)
     for v in report.failed:
         card = by_id[v.card_id]
-        click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {v.reason}",
+        reason = (reasons or {}).get(card.id, v.reason)
+        click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {reason}",
                     fg="red", err=True)
         for line in v.detail.splitlines():
             click.echo(f"    {line}", err=True)
@@ -127,8 +130,8 @@ def _report_failures(cards: list[Card], report) -> None:
 
 
 def _summary(report, updated: int = 0) -> str:
-    """`6 passed, 1 failed ...`; after `--update`, the rewritten cards count as updated."""
-    parts = [f"{report.count('passed')} passed", f"{report.count('failed') - updated} failed"]
+    """`6 passed, 1 failed ...`; after `--update`, the rewritten cards that now pass count as updated."""
+    parts = [f"{report.count('passed') - updated} passed", f"{report.count('failed')} failed"]
     if updated:
         parts.insert(1, f"{updated} updated")
     if report.count("skipped"):
@@ -214,10 +217,10 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
     """
     cards = _select(paths, topics, tags)
     report = _verify(cards, jobs, no_cache, cache_dir, rerun=update, strict=strict, python=python)
-    failed = bool(report.failed)
-    updated = 0
+    updated, refused = 0, {}
     if update:
         from .update import apply, plan
+        from .verify import rejudge
 
         result = plan(cards, report)
         apply(result.changed)
@@ -226,21 +229,20 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
             click.echo(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}")
         rewritten = sorted({c.card.file for c in result.changed})
         moved = {c.id: c for c in load_cards(rewritten)} if rewritten else {}
-        for card, why in result.refused:
-            card = moved.get(card.id, card)  # the rewrite may have shifted its line
-            click.secho(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}",
-                        fg="red", err=True)
-        updated = len({c.card.id for c in result.changed})
-        failed = bool(result.refused)
-        click.echo(f"updated {len(result.changed)} value(s) of {updated} card(s) in {len(rewritten)} file(s)")
-    else:
-        _report_failures(cards, report)
+        cards = [moved.get(c.id, c) for c in cards]  # the rewrite may have shifted lines
+        report = rejudge(cards, report, strict)  # what the sources claim now: a strict finding still fails
+        refused = {card.id: why for card, why in result.refused}
+        passing = {v.card_id for v in report.verdicts if v.status == "passed"}
+        updated = len({c.card.id for c in result.changed} & passing)
+        click.echo(f"updated {len(result.changed)} value(s) of {len({c.card.id for c in result.changed})} "
+                   f"card(s) in {len(rewritten)} file(s)")
+    _report_failures(cards, report, refused)
     if report_path:
         _write_report(report_path, cards, report)
     if junit_path:
         _write_junit(junit_path, cards, report)
     click.echo(_summary(report, updated))
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if report.failed else 0)
 
 
 @main.command()
