@@ -449,5 +449,9 @@ def filter_cards(cards: list[Card], topics: Iterable[str] = (), tags: Iterable[s
         kept = [c for c in kept if set(c.tags) & set(tags)]
         if not kept:
             have = ", ".join(sorted({t for c in before for t in c.tags})) or "none"
-            raise CardError(f"no card has tag {' or '.join(map(repr, tags))}; tags: {have}")
+            tagged = " or ".join(map(repr, tags))
+            if topics and any(set(c.tags) & set(tags) for c in cards):  # the tag is there, elsewhere
+                raise CardError(f"no card has both topic {' or '.join(map(repr, topics))} and tag {tagged}; "
+                                f"tags of {'that topic' if len(topics) == 1 else 'those topics'}: {have}")
+            raise CardError(f"no card has tag {tagged}; tags: {have}")
     return kept

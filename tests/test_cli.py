@@ -96,6 +96,16 @@ def test_other_bad_input_exits_2(project, args, words):
     assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
 
 
+def test_a_topic_and_a_tag_no_card_has_together_are_named_both(project):
+    """`--topic tensors --tag xla` used to say "no card has tag 'xla'" while cards of another topic do."""
+    (project / "cards" / "xla.yaml").write_text("topic: XLA\ncards:\n  - id: jit\n    front: q\n    back: a\n"
+                                                "    tags: [xla]\n")
+    assert run("list", "--tag", "xla").exit_code == 0
+    result = run("verify", "--topic", "tensors", "--tag", "xla")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output == "error: no card has both topic 'tensors' and tag 'xla'; tags of that topic: eager\n"
+
+
 def test_list_shows_topics_with_counts(project):
     result = run("list")
     assert result.exit_code == 0
