@@ -304,7 +304,7 @@ def list_(paths, topics, tags) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Directory the outputs are written to.")
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A copy of templates/ to render with instead of the shipped one.")
+              help="A folder of templates to render with; each file it lacks comes from the shipped templates/.")
 @click.option("--layout", type=click.Choice(["duplex", "foldover", "sheet"]), default="duplex",
               show_default=True, help="PDF: cut-out cards printed double-sided, fold-over cards, or a study sheet.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
@@ -356,7 +356,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 @click.option("--open", "open_browser", is_flag=True, help="Open the deck page in a web browser.")
 @running()
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A copy of templates/ to preview the cards with instead of the shipped one.")
+              help="A folder of templates to preview the cards with; each file it lacks comes from the shipped ones.")
 @click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default="3x5", show_default=True,
               help="Card size preset of the printed preview.")
 def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_dir, strict, python,

@@ -187,6 +187,28 @@ def test_ctrl_c_leaves_no_card_directories_behind(project, tmp_path):
     assert list(tmp.iterdir()) == [], "the run left its directories behind"
 
 
+def test_templates_dir_with_one_file_overrides_that_file_alone(project, tmp_path):
+    """`--templates DIR` missing a file used to end in a 40-line TemplateNotFound traceback."""
+    from anki.collection import Collection, ImportAnkiPackageRequest
+
+    front = ROOT / "templates" / "anki" / "front.html"
+    mine = tmp_path / "mine" / "anki" / "front.html"
+    mine.parent.mkdir(parents=True)
+    mine.write_text(front.read_text().replace('<div class="tfcards q">', '<div class="tfcards q mine">'))
+    result = run("build", "--tag", "eager", "--format", "all", "--templates", str(tmp_path / "mine"))
+    assert result.exit_code == 0, result.output
+    assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5.pdf" in result.output
+    (tmp_path / "user").mkdir()
+    col = Collection(str(tmp_path / "user" / "collection.anki2"))
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(project / "build" / "tensorflow--tag-eager.apkg"),
+                                                         options=col._backend.get_import_anki_package_presets()))
+        [note] = [col.get_note(n) for n in col.find_notes("")]
+        assert 'class="tfcards q mine"' in note["Front"] and 'class="tfcards a"' in note["Back"]
+    finally:
+        col.close()
+
+
 def test_pdf_file_name_says_layout_paper_and_card_size(project):
     a4 = run("build", "--tag", "eager", "--format", "pdf")
     letter = run("build", "--tag", "eager", "--format", "pdf", "--paper", "letter", "--card-size", "business")
