@@ -349,8 +349,9 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 
 @main.command()
 @selection
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0: any free port; the URL is printed).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port to listen on (0: any free port; the URL is printed) "
+                   "[default: 8000, or a free port if 8000 is taken].")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default serves this machine only.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the deck page in a web browser.")

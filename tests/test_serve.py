@@ -3,10 +3,12 @@ card files edited on disk while the page is open. Also: the Anki preview equals 
 `anki` library renders for the same note."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -129,15 +131,23 @@ def project(tmp_path):
 @pytest.fixture
 def server(project):
     """`tfcards serve --port 0` in a process of its own; yields its URL; stopped with SIGINT."""
+    with serving(project, "--port", "0", "--jobs", "2") as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serving(project: Path, *args: str):
+    """`tfcards serve ARGS` in a process of its own; yields its URL and the process; stopped with
+    SIGINT, and it must then exit 0."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generator.cli", "serve", "--port", "0", "--jobs", "2"], cwd=project,
+        [sys.executable, "-m", "generator.cli", "serve", *args], cwd=project,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:
         line = proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:\d+/", line)
         assert match, line + proc.stderr.read()
-        yield match.group(0)
+        yield match.group(0), proc
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -263,6 +273,31 @@ def test_cloze_card_page_shows_each_deletion_and_follows_edits(server, browser, 
     # the printed sides come from the real PDF
     wait_for(lambda: browser.execute_script(
         "return [...document.querySelectorAll('figure.printed img')].every(i => i.complete && i.naturalWidth > 0)"))
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
+    """It used to be a 27-line traceback and exit 1."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "generator.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=WAIT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another server is "
+                           "using it): give another --port, or --port 0 for any free port\n")
+
+
+def test_without_a_port_a_taken_8000_means_any_free_port(project):
+    try:
+        held = socket.create_server(("127.0.0.1", 8000))
+    except OSError:  # taken already (another server on this machine): as good for this test
+        held = None
+    try:
+        with serving(project) as (url, proc):
+            assert not url.endswith(":8000/")
+        assert "port 8000 is in use: serving on a free port instead" in proc.stderr.read()
+    finally:
+        if held is not None:
+            held.close()
 
 
 # --- the live deck without a server ------------------------------------------------------------
