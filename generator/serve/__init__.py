@@ -40,6 +40,9 @@ def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[s
     from .workspace import Workspace
 
     interpreter = probe(python)  # a bad --python is a one-line error before anything starts
+    for path in paths:
+        if not Path(path).exists():
+            print(f"warning: {path} does not exist yet: its cards show once it is created", file=sys.stderr)
     sock = listen(host, port)
 
     def workspace(submit) -> Workspace:

@@ -103,8 +103,12 @@ class Server:
     # --- watching -------------------------------------------------------------------------------
 
     def watch_roots(self) -> list[Path]:
-        roots = {p.resolve() if p.is_dir() else p.resolve().parent for p in self.ws.paths}
-        roots.add(self.templates_dir)
+        roots = {self.templates_dir}
+        for p in self.ws.paths:
+            root = p.resolve() if p.is_dir() else p.resolve().parent
+            while not root.exists():  # a path that does not exist yet: watch where it will appear
+                root = root.parent
+            roots.add(root)
         return sorted(roots)
 
     async def watch(self, ready: asyncio.Event | None = None) -> None:

@@ -29,6 +29,7 @@ class Entry:
 
     card: Card
     verdict: Verdict | None
+    stale: bool = False  # the card's file has an error now: this is its last good version
 
     @property
     def status(self) -> str:
@@ -72,6 +73,7 @@ class Workspace:
         self.paths = [Path(p) for p in self.paths]
         self.files: dict[Path, tuple[Card, ...]] = {}
         self.file_errors: dict[Path, tuple[CardError, ...]] = {}
+        self.stale: set[Path] = set()  # files with an error whose last good cards are kept
         self.errors: tuple[CardError, ...] = ()
         self.cards: list[Card] = []
         self.entries: dict[str, Entry] = {}
@@ -98,13 +100,15 @@ class Workspace:
         return self.reload(found | set(self.files) | set(self.file_errors))
 
     def reload(self, changed: Iterable[Path]) -> Update:
-        """Reload the topic files CHANGED (a deleted one drops its cards), then re-judge."""
+        """Reload the topic files CHANGED (a deleted one drops its cards), then re-judge. A file
+        that no longer loads keeps its last good cards, marked stale, beside its error."""
         for path in changed:
             path = Path(path)
             if not self.watches(path):
                 continue
-            self.files.pop(path, None)
+            good = self.files.pop(path, None)
             self.file_errors.pop(path, None)
+            self.stale.discard(path)
             if not path.is_file():
                 continue
             try:
@@ -113,6 +117,9 @@ class Workspace:
                 self.file_errors[path] = tuple(e.errors)
             except CardError as e:
                 self.file_errors[path] = (e,)
+            if good and path in self.file_errors:
+                self.files[path] = good
+                self.stale.add(path)
         return self._refresh()
 
     def watches(self, path: Path) -> bool:
@@ -171,7 +178,9 @@ class Workspace:
         return sorted(set(self.files) | set(self.file_errors))
 
     def _refresh(self, force_errors: bool = False) -> Update:
-        errors = [e for path in sorted(self.file_errors) for e in self.file_errors[path]]
+        errors = [CardError("does not exist yet: its cards show here once it is created", p)
+                  for p in self.paths if not p.exists()]
+        errors += [e for path in sorted(self.file_errors) for e in self.file_errors[path]]
         every: list[Card] = []
         first: dict[str, Card] = {}
         for path in sorted(self.files):
@@ -194,6 +203,9 @@ class Workspace:
         self._ask_api(cards)
         repeats = checks.first_asked(cards)
         entries = {card.id: self._entry(card, repeats.get(card.id)) for card in cards}
+        for card in cards:
+            if card.file in self.stale:
+                entries[card.id] = replace(entries[card.id], stale=True)
 
         old = self.entries
         changed = frozenset(i for i, e in entries.items() if old.get(i) != e)
