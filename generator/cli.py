@@ -375,5 +375,24 @@ def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_d
               announce=lambda url: click.echo(f"serving {url}  (Ctrl-C stops)"))
 
 
+@main.command()
+@click.argument("kind", type=click.Choice(["topic", "deck"]), default="topic")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the schema to this file instead of printing it.")
+def schema(kind, output) -> None:
+    """Print the JSON Schema (draft 2020-12) of a topic file, or of deck.yaml, for editors.
+
+    Made from the loader's own field table. The shipped files name the committed copy in their
+    first line: `# yaml-language-server: $schema=../schema/topic.schema.json`.
+    """
+    from .atomic import write_text
+    from .schema import text
+
+    if output:
+        write_text(output, text(kind))
+    else:
+        click.echo(text(kind), nl=False)
+
+
 if __name__ == "__main__":  # python -m generator.cli, as the tests run it in a process of its own
     main()

@@ -14,9 +14,8 @@ import yaml
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from .cards import CARD_TYPES, CLOZE_RE, CODE_ON, FIGURE_SIDES, Card, slugify
-from .checks import RULE_NAMES
-from .compare import WHITESPACE_MODES
+from . import fields as table
+from .cards import CLOZE_RE, Card, slugify
 from .errors import CardError, CardErrors
 
 try:  # the C composer is ~10x faster and keeps the same marks
@@ -24,18 +23,11 @@ try:  # the C composer is ~10x faster and keeps the same marks
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
-# Keys a topic file may set as the default of its cards
-DEFAULTED = ("tolerance", "whitespace", "tensorflow", "keras", "requires")
-FILE_KEYS = ("topic", "deck", "description", "setup", "cards") + DEFAULTED
-CARD_KEYS = ("id", "front", "back", "extra", "tags", "code", "output", "raises", "code_on", "tolerance",
-             "timeout", "skip", "type", "topic", "whitespace", "tensorflow", "keras", "requires",
-             "figure", "allow")
+# The keys of a topic file, a card and deck.yaml, with their types: generator/fields.py
+FILE_FIELDS, CARD_FIELDS, DECK_FIELDS = (table.by_name(t) for t in (table.FILE, table.CARD, table.DECK))
+FILE_KEYS, CARD_KEYS, DECK_KEYS = (tuple(t) for t in (FILE_FIELDS, CARD_FIELDS, DECK_FIELDS))
+DEFAULTED = tuple(f.name for f in table.DEFAULTED)  # keys a topic file may set as its cards' default
 DECK_FILES = ("deck.yaml", "deck.yml")  # the learning path, not a topic file
-DECK_KEYS = ("topics",)
-ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
-TAG_RE = re.compile(r"[a-z0-9_-]+\Z")
-MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-RAISES_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(:\s.*)?\Z", re.S)
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 NULL_TAG = "tag:yaml.org,2002:null"
 
@@ -77,7 +69,7 @@ def learning_path(directory: Path, files: list[Path]) -> list[Path]:
                                 deck_file, 1))
     if errors or root is None:
         raise CardErrors(errors or [CardError("empty deck file: list the topics, e.g. topics: [tensors]", deck_file, 1)])
-    fields = _Fields(root, deck_file, errors, DECK_KEYS)
+    fields = _Fields(root, deck_file, errors, DECK_FIELDS)
     by_stem = {topic_stem(directory, f): f for f in files}
     node = fields.nodes.get("topics")
     if node is None:
@@ -156,8 +148,9 @@ class _Fields:
     """Typed access to one YAML mapping's values, recording errors with their lines."""
 
     def __init__(self, node: yaml.MappingNode, path: Path, errors: list[CardError],
-                 allowed: tuple[str, ...], card_id: str | None = None) -> None:
-        self.path, self.errors, self.card_id = path, errors, card_id
+                 fields: dict[str, table.Field], card_id: str | None = None) -> None:
+        self.path, self.errors, self.card_id, self.fields = path, errors, card_id, fields
+        allowed = tuple(fields)
         self.line = node.start_mark.line + 1
         self.nodes: dict[str, yaml.Node] = {}
         self.key_lines: dict[str, int] = {}
@@ -178,6 +171,27 @@ class _Fields:
         error = CardError(message, self.path, line or self.line, self.card_id)
         error.card_line, error.root = self.line, root  # for ordering: see load_cards
         self.errors.append(error)
+
+    def get(self, key: str, required: bool | None = None):
+        """KEY's value, read as the field table types it; None (a list: empty) when it is absent
+        or unreadable. A text that breaks its pattern is returned, with its error recorded."""
+        field = self.fields[key]
+        if field.kind == "number":
+            return self.number(key)
+        if field.kind == "choice":
+            return self.choice(key, field.choices, field.bad)
+        if field.kind == "words":
+            return self.words(key, re.compile(field.pattern or ".*"), field.bad or "")
+        if field.kind == "specifier":
+            return self.specifier(key)
+        if field.kind == "reasons":
+            return self.reasons(key, field.choices)
+        assert field.kind == "text", field.kind  # "cards" is read by _load_file itself
+        value = self.text(key, field.required if required is None else required)
+        if value is not None and field.pattern and (
+                not re.fullmatch(field.pattern, value) or len(value) > (field.max_length or len(value))):
+            self.error(field.bad.format(value=value), self.key_lines[key])
+        return value
 
     def text(self, key: str, required: bool = False) -> str | None:
         node = self.nodes.get(key)
@@ -203,9 +217,8 @@ class _Fields:
             return None
         return value
 
-    def words(self, key: str, pattern: re.Pattern = TAG_RE,
-              bad: str = "bad tag '{}': use lowercase letters, digits, '_' and '-'") -> tuple[str, ...]:
-        """A list of words each matching PATTERN (tags, module names, topic stems)."""
+    def words(self, key: str, pattern: re.Pattern, bad: str) -> tuple[str, ...]:
+        """A list of words each matching PATTERN in full (tags, module names)."""
         node = self.nodes.get(key)
         if node is None:
             return ()
@@ -215,17 +228,15 @@ class _Fields:
             return ()
         words = tuple(n.value for n in node.value)
         for w in words:
-            if not pattern.match(w):
-                self.error(bad.format(w), self.key_lines[key])
+            if not pattern.fullmatch(w):
+                self.error(bad.format(value=w), self.key_lines[key])
         return words
 
-    def modules(self, key: str) -> tuple[str, ...]:
-        return self.words(key, MODULE_RE, "'" + key + "' names '{}', which is not a Python module name")
-
-    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+    def choice(self, key: str, choices: tuple[str, ...], bad: str | None = None) -> str | None:
         value = self.text(key)
         if value is not None and value not in choices:
-            self.error(f"'{key}' must be one of {', '.join(choices)}, not '{value}'", self.key_lines[key])
+            self.error((bad or f"'{key}' must be one of {', '.join(choices)}, not '{{value}}'").format(value=value),
+                       self.key_lines[key])
             return None
         return value
 
@@ -269,7 +280,7 @@ class _Fields:
         node = self.nodes.get(key)
         if node is None:
             return 0
-        return node.start_mark.line + (2 if node.style in ("|", ">") else 1)
+        return node.start_mark.line + (2 if getattr(node, "style", None) in ("|", ">") else 1)  # a list has none
 
 
 def _load_file(path: Path, errors: list[CardError], ids: list[tuple[str, Path, int]]) -> list[Card]:
@@ -280,17 +291,13 @@ def _load_file(path: Path, errors: list[CardError], ids: list[tuple[str, Path, i
     if not isinstance(root, yaml.MappingNode):
         errors.append(CardError("a topic file must be a mapping with 'topic' and 'cards'", path, 1))
         return []
-    top = _Fields(root, path, errors, FILE_KEYS)
-    topic = top.text("topic", required=True)
-    deck = top.text("deck") or "TensorFlow"
-    description = top.text("description")
-    setup = top.text("setup")
+    top = _Fields(root, path, errors, FILE_FIELDS)
+    topic = top.get("topic")
+    deck = top.get("deck") or "TensorFlow"
+    description = top.get("description")
+    setup = top.get("setup")
     setup_line = top.first_line("setup")
-    defaults = {"tolerance": top.number("tolerance"),
-                "whitespace": top.choice("whitespace", WHITESPACE_MODES),
-                "tensorflow": top.specifier("tensorflow"),
-                "keras": top.specifier("keras"),
-                "requires": top.modules("requires")}
+    defaults = {key: top.get(key) for key in DEFAULTED}
     if setup is not None:
         _check_python(setup, "setup", setup_line, top.error)
     cards_node = top.nodes.get("cards")
@@ -335,24 +342,21 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
     id_node = next((v for k, v in node.value if getattr(k, "value", None) == "id"), None)
     card_id = id_node.value if isinstance(id_node, yaml.ScalarNode) else None
     n_errors = len(errors)
-    f = _Fields(node, path, errors, CARD_KEYS, card_id)
+    f = _Fields(node, path, errors, CARD_FIELDS, card_id)
     line = f.key_lines.get("id", f.line)
     f.line = line
     for error in errors[n_errors:]:
         error.card_line = line
-    cid = f.text("id", required=True)
-    if cid is not None and (not ID_RE.match(cid) or len(cid) > 64):
-        f.error(f"bad id '{cid}': use at most 64 of a-z, 0-9 and '-', starting with a letter or digit")
-    elif cid is not None:
+    n_id_errors = len(errors)
+    cid = f.get("id")
+    if cid is not None and len(errors) == n_id_errors:
         ids.append((cid, path, line))
-    ctype = f.text("type") or "basic"
-    if ctype not in CARD_TYPES:
-        f.error(f"'type' must be one of {', '.join(CARD_TYPES)}, not '{ctype}'", f.key_lines["type"])
-    front = f.text("front", required=True)
-    back = f.text("back", required=ctype != "cloze") or ""
+    ctype = f.get("type") or "basic"
+    front = f.get("front")
+    back = f.get("back", required=ctype != "cloze") or ""
     if ctype == "cloze" and front is not None and not CLOZE_RE.search(front):
         f.error("a cloze card's 'front' needs at least one {{c1::...}} deletion", f.key_lines["front"])
-    code, output, raises = f.text("code"), f.text("output"), f.text("raises")
+    code, output, raises = f.get("code"), f.get("output"), f.get("raises")
     code_line = f.first_line("code")
     if code is not None:
         _check_python(code, "code", code_line, f.error)
@@ -361,38 +365,26 @@ def _load_card(node: yaml.Node, path: Path, errors: list[CardError], topic: str,
     elif output is not None or raises is not None:
         key = "output" if output is not None else "raises"
         f.error(f"'{key}' without 'code': there is nothing to check it against", f.key_lines[key])
-    if raises is not None and not RAISES_RE.match(raises):
-        f.error(f"'raises' must be an exception class name, optionally followed by ': message', "
-                f"not {raises!r}", f.key_lines["raises"])
-    code_on = f.text("code_on") or "front"
-    if code_on not in CODE_ON:
-        f.error(f"'code_on' must be 'front' or 'back', not '{code_on}'", f.key_lines["code_on"])
-    tolerance = f.number("tolerance") if "tolerance" in f.nodes else defaults["tolerance"]
-    whitespace = (f.choice("whitespace", WHITESPACE_MODES) if "whitespace" in f.nodes
-                  else defaults["whitespace"]) or "normalize"
-    tf_range = f.specifier("tensorflow") if "tensorflow" in f.nodes else defaults["tensorflow"]
-    keras_range = f.specifier("keras") if "keras" in f.nodes else defaults["keras"]
-    requires = f.modules("requires") if "requires" in f.nodes else defaults["requires"]
-    extra = f.text("extra") or ""
-    figure = f.choice("figure", FIGURE_SIDES)
+    code_on = f.get("code_on") or "front"
+    own = {key: f.get(key) if key in f.nodes else defaults[key] for key in DEFAULTED}  # else the file's
+    extra = f.get("extra") or ""
+    figure = f.get("figure")
     if figure is not None and code is None:
         f.error("'figure' without 'code': a figure is drawn by the card's code", f.key_lines["figure"])
-    allow = f.reasons("allow", RULE_NAMES)
-    timeout = f.number("timeout") or 60.0
-    skip = f.text("skip")
-    if skip is not None and not skip.strip():
-        f.error("'skip' needs a reason", f.key_lines["skip"])
-    tags = f.words("tags")
-    card_topic = f.text("topic") or topic
+    allow = f.get("allow")
+    timeout = f.get("timeout") or 60.0
+    skip = f.get("skip")
+    tags = f.get("tags")
+    card_topic = f.get("topic") or topic
     images = _images(front or "", back, path, f, extra)
     if len(errors) > n_errors or cid is None or front is None:
         return None
     return Card(id=cid, topic=card_topic, front=front, back=back, file=path, line=line, deck=deck,
                 type=ctype, tags=tags, code=code, output=output, raises=raises, code_on=code_on,
-                tolerance=tolerance, timeout=timeout, skip=skip, setup=setup, code_line=code_line,
-                setup_line=setup_line, images=images, description=description, whitespace=whitespace,
-                tensorflow=tf_range, allow=allow, extra=extra, figure=figure, requires=requires,
-                keras=keras_range)
+                tolerance=own["tolerance"], timeout=timeout, skip=skip, setup=setup, code_line=code_line,
+                setup_line=setup_line, images=images, description=description,
+                whitespace=own["whitespace"] or "normalize", tensorflow=own["tensorflow"], allow=allow,
+                extra=extra, figure=figure, requires=own["requires"], keras=own["keras"])
 
 
 def _images(front: str, back: str, path: Path, f: _Fields, extra: str = "") -> tuple[Path, ...]:

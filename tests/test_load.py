@@ -96,6 +96,8 @@ BROKEN = {
     "tags-not-list": (CARD + "    tags: eager\n", 6, "c", "'tags' must be a list"),
     "empty-skip": (CARD + "    skip: ' '\n", 6, "c", "'skip' needs a reason"),
     "duplicate-key": (CARD + "    front: again\n", 6, "c", "duplicate key 'front' (first at line 4)"),
+    "setup-not-text": ("topic: T\nsetup: [x]\ncards:\n  - id: c\n    front: q\n    back: a\n", 2, None,
+                       "'setup' must be text"),  # a list has no scalar style: this was a traceback
     "front-not-text": (CARD.replace("front: q", "front: [q]"), 4, "c", "'front' must be text"),
     "missing-image": (CARD.replace("back: a", "back: '![x](images/none.png)'"), 5, "c", "image 'images/none.png' not found"),
     "remote-image": (CARD.replace("back: a", "back: '![x](https://x.org/a.png)'"), 5, "c", "not a URL"),
