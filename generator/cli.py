@@ -13,6 +13,7 @@ import click
 from .cards import Card
 from .errors import display_path
 from .load import filter_cards, load_cards
+from .plural import counted, noun
 
 
 def _paths(paths: tuple[str, ...]) -> list[Path]:
@@ -234,8 +235,8 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
         refused = {card.id: why for card, why in result.refused}
         passing = {v.card_id for v in report.verdicts if v.status == "passed"}
         updated = len({c.card.id for c in result.changed} & passing)
-        click.echo(f"updated {len(result.changed)} value(s) of {len({c.card.id for c in result.changed})} "
-                   f"card(s) in {len(rewritten)} file(s)")
+        click.echo(f"updated {counted(len(result.changed), 'value')} of "
+                   f"{counted(len({c.card.id for c in result.changed}), 'card')} in {counted(len(rewritten), 'file')}")
     _report_failures(cards, report, refused)
     if report_path:
         _write_report(report_path, cards, report)
@@ -273,7 +274,7 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
     if by_topic:
         click.echo("\n".join(["", "cards that hold, per topic:"] + topic_table(result)))
     rows = table(result)
-    click.echo("\n".join(["", f"{len(rows) - 1} card(s) whose verdict differs:"] + rows) if rows
+    click.echo("\n".join(["", f"{counted(len(rows) - 1, 'card')} whose verdict differs:"] + rows) if rows
                else "every card has the same verdict on every version")
     if report_path:
         write_text(report_path, json.dumps(result.to_json(), indent=2) + "\n")
@@ -282,9 +283,12 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
 
 @main.command("list")
 @selection
-def list_(paths, topics, tags) -> None:
-    """Show the topics and how many cards each holds."""
+@click.option("--tags", "by_tag", is_flag=True, help="Show the tags instead: how many cards carry each, in which topics.")
+def list_(paths, topics, tags, by_tag) -> None:
+    """Show the topics and how many cards each holds (with --tags: the tags)."""
     cards = _select(paths, topics, tags)
+    if by_tag:
+        return _list_tags(cards)
     topics_seen: dict[str, list[Card]] = {}
     for card in cards:
         topics_seen.setdefault(card.topic, []).append(card)
@@ -292,8 +296,23 @@ def list_(paths, topics, tags) -> None:
     for topic, members in topics_seen.items():
         files = ", ".join(sorted({display_path(c.file) for c in members}))
         with_code = sum(c.code is not None for c in members)
-        click.echo(f"{topic:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}")
-    click.echo(f"{len(cards)} cards in {len(topics_seen)} topics")
+        click.echo(f"{topic:<{width}}  {len(members):>4} {noun(len(members), 'card'):<5}  {with_code:>4} with code  "
+                   f"{files}")
+    click.echo(f"{counted(len(cards), 'card')} in {counted(len(topics_seen), 'topic')}")
+
+
+def _list_tags(cards: list[Card]) -> None:
+    by_tag: dict[str, list[Card]] = {}
+    for card in cards:
+        for tag in card.tags:
+            by_tag.setdefault(tag, []).append(card)
+    width = max((len(t) for t in by_tag), default=0)
+    for tag, members in sorted(by_tag.items()):
+        topics = ", ".join(dict.fromkeys(c.topic for c in members))
+        click.echo(f"{tag:<{width}}  {len(members):>4} {noun(len(members), 'card'):<5}  {topics}")
+    untagged = sum(not c.tags for c in cards)
+    click.echo(f"{counted(len(by_tag), 'tag')} on {counted(len(cards) - untagged, 'card')}"
+               + (f"; {counted(untagged, 'card')} without a tag" if untagged else ""))
 
 
 @main.command()

@@ -19,6 +19,7 @@ from pygments.lexers import PythonLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .cards import CLOZE_RE, Card, Verdict
+from .plural import counted
 
 
 
@@ -103,6 +104,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["markdown"] = _markdown_filter
     env.filters["highlight"] = lambda s, lang="python": Markup(highlight_code(s, lang))
     env.filters["cloze"] = cloze
+    env.filters["counted"] = counted  # {{ n | counted("card") }}: "1 card", "2 cards"
     env.globals["pygments_css"] = pygments_css
     env.globals["output_label"] = output_label
     return env

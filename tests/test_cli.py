@@ -110,7 +110,25 @@ def test_list_shows_topics_with_counts(project):
     result = run("list")
     assert result.exit_code == 0
     assert re.search(r"Tensors\s+4 cards\s+3 with code\s+cards/tensors.yaml", result.output)
-    assert result.output.splitlines()[-1] == "4 cards in 1 topics"
+    assert result.output.splitlines()[-1] == "4 cards in 1 topic"
+
+
+def test_counts_of_one_are_singular(project):
+    result = run("list", "--tag", "eager")
+    assert result.exit_code == 0
+    assert re.search(r"Tensors\s+1 card \s+1 with code\s+cards/tensors.yaml", result.output)
+    assert result.output.splitlines()[-1] == "1 card in 1 topic"
+
+
+def test_list_tags_shows_each_tag_with_its_cards_and_topics(project):
+    (project / "cards" / "xla.yaml").write_text("topic: XLA\ncards:\n  - id: jit\n    front: q\n    back: a\n"
+                                                "    tags: [xla, eager]\n")
+    result = run("list", "--tags")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["eager     2 cards  Tensors, XLA",
+                                          "xla       1 card   XLA",
+                                          "2 tags on 2 cards; 3 cards without a tag"]
+    assert run("list", "--tags", "--topic", "xla").output.splitlines()[-1] == "2 tags on 1 card"
 
 
 def test_build_refuses_when_a_card_fails_and_writes_nothing(project):

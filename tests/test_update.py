@@ -96,14 +96,14 @@ def test_update_summary_counts_rewritten_cards_as_updated(tmp_path, monkeypatch)
     _deck(tmp_path, monkeypatch, SOURCE.split("  - id: unfixable")[0], "tensors.yaml")
     result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
     assert result.exit_code == 0, result.output
-    assert "updated 4 value(s) of 4 card(s) in 1 file(s)" in result.output
+    assert "updated 4 values of 4 cards in 1 file" in result.output
     assert "1 passed, 4 updated, 0 failed" in result.output
 
 
 def test_update_with_nothing_to_rewrite_says_so(tmp_path, monkeypatch):
     _deck(tmp_path, monkeypatch, "topic: T\ncards:\n  - id: ok\n    front: q\n    back: a\n    code: print(1)\n    output: '1'\n")
     result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
-    assert result.exit_code == 0 and "updated 0 value(s)" in result.output and "1 passed" in result.output
+    assert result.exit_code == 0 and "updated 0 values of 0 cards in 0 files" in result.output and "1 passed" in result.output
 
 
 def test_update_shows_a_refusal_when_nothing_else_changed(tmp_path, monkeypatch):

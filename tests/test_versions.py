@@ -77,7 +77,7 @@ def test_matrix_cli_prints_summaries_and_writes_json(old_python, cache, tmp_path
     new = probe().tensorflow
     assert f"TensorFlow {new}: 3 passed, 0 failed" in out.output
     assert f"TensorFlow {OLD_TF}: 1 passed, 1 failed, 1 skipped" in out.output
-    assert "2 card(s) whose verdict differs:" in out.output
+    assert "2 cards whose verdict differs:" in out.output
     assert re.search(r"^Versions\s+3 of 3\s+1 of 3$", out.output, re.M), out.output
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["versions"] == [new, OLD_TF]
