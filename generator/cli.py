@@ -332,8 +332,11 @@ def _list_tags(cards: list[Card]) -> None:
               help="PDF: card size preset (business card, 3x5 in or 4x6 in index card).")
 @click.option("--flip", type=click.Choice(["long", "short"]), default="long", show_default=True,
               help="PDF duplex: the edge your printer flips the sheet on.")
+@click.option("--stamps", "stamps_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Where the Anki notes' modification times are kept [default: anki-stamps.json beside the "
+                   "cards]; another file builds a copy of a deck without rewriting its committed one.")
 def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, formats, out_dir, templates_dir,
-          layout, paper, card_size, flip) -> None:
+          layout, paper, card_size, flip, stamps_path) -> None:
     """Verify the selected cards, then render them to an Anki deck and/or a PDF.
 
     Nothing is written if any selected card fails verification (exit 1).
@@ -350,7 +353,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
             result = run_build(
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                stamps_path=stamps_file(_paths(paths)), strict=strict, python=python,
+                stamps_path=stamps_path or stamps_file(_paths(paths)), strict=strict, python=python,
                 pdf_options=pdf_options, **callbacks)
         except BuildRefused as e:
             _report_failures(cards, e.report)

@@ -227,6 +227,17 @@ def test_templates_dir_with_one_file_overrides_that_file_alone(project, tmp_path
         col.close()
 
 
+def test_stamps_option_keeps_the_committed_stamps_file_untouched(project):
+    committed = project / "cards" / "anki-stamps.json"
+    mine = project / "mine" / "stamps.json"
+    result = run("build", "--tag", "eager", "--stamps", str(mine))
+    assert result.exit_code == 0, result.output
+    assert not committed.exists() and '"note:true-claim"' in mine.read_text()
+    assert run("build", "--tag", "eager").exit_code == 0  # without it, the one beside the cards
+    assert json.loads(committed.read_text())["stamps"].keys() == json.loads(mine.read_text())["stamps"].keys()
+    assert run("build", "--stamps", "cards/x.yaml").exit_code == 2  # never over a topic file
+
+
 def test_pdf_file_name_says_layout_paper_and_card_size(project):
     a4 = run("build", "--tag", "eager", "--format", "pdf")
     letter = run("build", "--tag", "eager", "--format", "pdf", "--paper", "letter", "--card-size", "business")
