@@ -178,7 +178,9 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
 
     status = outcome.get("status")
     if status == "timeout":
-        return verdict("failed", f"timed out after {card.timeout:g} s (give the card a larger `timeout:`)")
+        printed = _tail(stdout)
+        return verdict("failed", f"timed out after {card.timeout:g} s (give the card a larger `timeout:`)",
+                       f"printed before the timeout:\n{printed}" if printed.strip() else "")
     if status == "flood":
         return verdict("failed", "printed too much output (more than 1 MiB): killed")
     if status == "crashed":

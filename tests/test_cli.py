@@ -179,6 +179,19 @@ def test_a_version_range_outside_this_tensorflow_skips_the_card(project):
     assert re.fullmatch(r"holds for TensorFlow <2\.0; this is 2\.\d+\.\d+", row["reason"])
 
 
+def test_a_timed_out_card_reports_what_it_printed_before_the_timeout(project):
+    """Block-buffered into a pipe, the card's prints died with it: the report showed none."""
+    (project / "cards" / "slow.yaml").write_text(
+        "topic: Slow\ncards:\n  - id: slow\n    front: q\n    back: a\n    timeout: 1\n    code: |\n"
+        "      print('loaded the data')\n      import time\n      time.sleep(120)\n    output: x\n")
+    result = run("verify", "--topic", "slow", "--no-cache", "--junit", "j.xml")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    at = lines.index("FAILED cards/slow.yaml:3: card 'slow': timed out after 1 s (give the card a larger `timeout:`)")
+    assert lines[at + 1:at + 3] == ["    printed before the timeout:", "    loaded the data"]
+    assert "loaded the data" in (project / "j.xml").read_text()
+
+
 def test_ctrl_c_leaves_no_card_directories_behind(project, tmp_path):
     """SIGINT to the whole foreground process group, as a terminal sends it."""
     import os
