@@ -5,8 +5,9 @@ import contextlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 
@@ -66,23 +67,34 @@ def _select(paths, topics, tags) -> list[Card]:
 
 
 @contextlib.contextmanager
-def _progress(cards: list[Card], label: str) -> Iterator[dict]:
-    """A progress bar on a terminal, naming the card that has been running longest; silence
-    in CI and pipes. Yields the `progress`/`on_start` keyword arguments of `verify`."""
+def _progress(cards: list[Card], label: str, clock: Callable[[], float] = time.monotonic) -> Iterator[dict]:
+    """A progress bar on a terminal, naming the card that has been running longest, and the time
+    left once it can be told; silence in CI and pipes. Yields the `progress`/`on_start` keyword
+    arguments of `verify`."""
     show = sys.stderr.isatty() and not os.environ.get("CI") and len(cards) > 1
     if not show:
         yield {}
         return
     running: dict[str, None] = {}  # in start order
+    ran: list[float] = []  # when each card that really ran finished (a cached one takes no time)
 
     def current(_item) -> str | None:
-        return next(iter(running), None)
+        return " ".join(s for s in (next(iter(running), None), left()) if s) or None
+
+    def left() -> str | None:
+        """From the pace since the first run card finished: before it, TensorFlow was importing."""
+        if len(ran) < 2 or bar.pos >= len(cards):
+            return None
+        seconds = round((ran[-1] - ran[0]) / (len(ran) - 1) * (len(cards) - bar.pos))
+        return f"(~{seconds // 60}:{seconds % 60:02d} left)"
 
     def finished(card: Card, verdict) -> None:
         running.pop(card.id, None)
+        if not getattr(verdict, "cached", False):
+            ran.append(clock())
         bar.update(1)
 
-    with click.progressbar(length=len(cards), label=label, file=sys.stderr,
+    with click.progressbar(length=len(cards), label=label, file=sys.stderr, show_eta=False,
                            show_pos=True, item_show_func=current) as bar:
         def started(card: Card) -> None:
             running.setdefault(card.id)

@@ -284,3 +284,34 @@ def test_progress_bar_names_the_card_running_now_on_a_terminal(monkeypatch, writ
         assert terminal.getvalue().rstrip().endswith("1/2  false-claim")
         callbacks["progress"](two, None)
     assert "2/2" in terminal.getvalue() and "3/2" not in terminal.getvalue()
+
+
+def test_progress_bar_estimates_the_time_left_only_from_cards_that_ran(monkeypatch, write_cards):
+    """The first card waits for TensorFlow's import and cached ones take no time: an estimate from
+    either is wrong by minutes, so it starts once two cards have run."""
+    import io
+    import sys
+    from dataclasses import replace
+
+    from generator.cards import Verdict
+    from generator.cli import _progress
+    from generator.load import load_cards
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.delenv("CI", raising=False)
+    now = [0.0]
+    cards = load_cards([write_cards({"t.yaml": DECK})])  # 4 cards
+    with _progress(cards, "Verifying", clock=lambda: now[0]) as callbacks:
+        shown = lambda: sys.stderr.getvalue().rsplit("\r", 1)[-1]
+        callbacks["progress"](cards[0], replace(Verdict("x", "passed"), cached=True))
+        now[0] = 100.0  # TensorFlow imported
+        callbacks["progress"](cards[1], Verdict("x", "passed"))
+        assert "left" not in shown()
+        now[0] = 130.0
+        callbacks["on_start"](cards[3])
+        callbacks["progress"](cards[2], Verdict("x", "passed"))
+        assert shown().rstrip().endswith("3/4  concept (~0:30 left)")
