@@ -164,7 +164,7 @@ def browser():
     from selenium import webdriver  # a test extra: missing it is a broken setup, not a skip
 
     if not (shutil.which("chromium") and shutil.which("chromedriver")):  # fail loudly, never skip
-        pytest.fail("needs Debian's chromium and chromium-driver (.ci/run installs them)")
+        pytest.fail("needs Debian's chromium and chromium-driver (make test installs them as root)")
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
