@@ -271,7 +271,7 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
     """
     from .atomic import write_text
     from .cache import Cache
-    from .matrix import matrix as run_matrix, table, topic_table
+    from .matrix import diffs, matrix as run_matrix, table, topic_table
     from .runner import RunnerError
 
     if not python:
@@ -288,6 +288,8 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
     rows = table(result)
     click.echo("\n".join(["", f"{counted(len(rows) - 1, 'card')} whose verdict differs:"] + rows) if rows
                else "every card has the same verdict on every version")
+    if rows and diffs(result):
+        click.echo("\n".join(["", "why, where a card fails:"] + diffs(result)))
     if report_path:
         write_text(report_path, json.dumps(result.to_json(), indent=2) + "\n")
     sys.exit(1 if result.failed else 0)
