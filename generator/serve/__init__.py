@@ -40,10 +40,10 @@ def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[s
     from .workspace import Workspace
 
     interpreter = probe(python)  # a bad --python is a one-line error before anything starts
+    sock = listen(host, port)
     for path in paths:
         if not Path(path).exists():
             print(f"warning: {path} does not exist yet: its cards show once it is created", file=sys.stderr)
-    sock = listen(host, port)
 
     def workspace(submit) -> Workspace:
         return Workspace(list(paths), submit, topics=topics, tags=tags, cache=cache, memory=DEFAULT_MEMORY,

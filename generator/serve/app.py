@@ -139,7 +139,10 @@ class Server:
                 None if self.templates_dir == render.default_templates_dir().resolve() else self.templates_dir)
         if self.ws.runner_error is not None and topics:
             self.ws.runner_restarted()
-        update = self.ws.reload(self._relative(topics)) if topics else Update(self.ws.version)
+        if any(p.exists() for p in self.ws.missing):  # files may have come before the new folder's watch
+            update = self.ws.scan()
+        else:
+            update = self.ws.reload(self._relative(topics)) if topics else Update(self.ws.version)
         self.push(update, cards_look_changed=bool(others))
 
     def _relative(self, paths: set[Path]) -> set[Path]:

@@ -17,7 +17,7 @@ from ..errors import CardError, CardErrors, display_path
 from ..interpreter import Interpreter, probe
 from ..load import filter_cards, load_file
 from ..runner import DEFAULT_MEMORY
-from ..verify import judge, with_findings
+from ..verify import judge, not_run, with_findings
 
 API_JOB = "tfcards:api:"  # prefix of the keys of name look-ups (one job per batch of new names)
 TOPIC_SUFFIXES = (".yaml", ".yml")
@@ -74,6 +74,7 @@ class Workspace:
         self.files: dict[Path, tuple[Card, ...]] = {}
         self.file_errors: dict[Path, tuple[CardError, ...]] = {}
         self.stale: set[Path] = set()  # files with an error whose last good cards are kept
+        self.missing: list[Path] = []  # paths to serve that do not exist (yet)
         self.errors: tuple[CardError, ...] = ()
         self.cards: list[Card] = []
         self.entries: dict[str, Entry] = {}
@@ -178,8 +179,8 @@ class Workspace:
         return sorted(set(self.files) | set(self.file_errors))
 
     def _refresh(self, force_errors: bool = False) -> Update:
-        errors = [CardError("does not exist yet: its cards show here once it is created", p)
-                  for p in self.paths if not p.exists()]
+        self.missing = [p for p in self.paths if not p.exists()]
+        errors = [CardError("does not exist yet: its cards show here once it is created", p) for p in self.missing]
         errors += [e for path in sorted(self.file_errors) for e in self.file_errors[path]]
         every: list[Card] = []
         first: dict[str, Card] = {}
@@ -222,14 +223,8 @@ class Workspace:
     def _entry(self, card: Card, repeated: Card | None) -> Entry:
         outcome = None
         holds = card.holds_for(self.tensorflow)
-        if not holds:  # checked first, as `verify` does: a concept card's claim is about versions too
-            verdict = Verdict(card.id, "skipped",
-                              f"holds for TensorFlow {card.tensorflow}; this is {self.tensorflow}")
-        elif card.code is None:
-            verdict = Verdict(card.id, "no-code", "a concept card: nothing to run")
-        elif card.skip is not None:
-            verdict = Verdict(card.id, "skipped", card.skip)
-        else:
+        verdict = not_run(card, self.tensorflow)  # as `verify` judges a card that does not run
+        if verdict is None:
             key = self._keys.get(card)
             if key is None:
                 key = self._keys[card] = card_key(card, self.memory, self.interpreter)
