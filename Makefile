@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make deck` builds the shipped deck, `make test` runs the tests.
-# Each sets up its own virtualenv first (.venv, or VENV=path).
+# Each first checks the system packages it needs (installing them when run as root, else printing the
+# one `apt-get install` line and stopping), then sets up its own virtualenv (.venv, or VENV=path).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,19 @@ BIN := $(VENV)/bin
 TF_OLD ?= 2.15.1
 OLD := build/venv-tf$(TF_OLD)
 
-.PHONY: deck test bench matrix clean
+# System packages (Debian/Ubuntu names), checked by tools/system-packages: Pango for WeasyPrint's
+# PDFs and bubblewrap for the sandbox the cards run in; the tests also read PDFs back with poppler
+# and drive the live page with Chromium.
+DECK_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 bubblewrap
+TEST_PACKAGES := $(DECK_PACKAGES) poppler-utils chromium chromium-driver
+
+.PHONY: deck test bench matrix clean system-deck system-test
+
+system-deck:
+	@PYTHON=$(PYTHON) tools/system-packages $(DECK_PACKAGES)
+
+system-test:
+	@PYTHON=$(PYTHON) tools/system-packages $(TEST_PACKAGES)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +35,10 @@ $(VENV)/.test: $(VENV)/.deck
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-deck: $(VENV)/.deck
+deck: system-deck $(VENV)/.deck
 	$(BIN)/tfcards build --format all --strict
 
-test: $(VENV)/.test
+test: system-test $(VENV)/.test
 	$(BIN)/pytest
 
 $(OLD)/.installed:
@@ -33,10 +46,10 @@ $(OLD)/.installed:
 	$(OLD)/bin/python -m pip install -q tensorflow-cpu==$(TF_OLD)
 	touch $@
 
-matrix: $(VENV)/.deck $(OLD)/.installed
+matrix: system-deck $(VENV)/.deck $(OLD)/.installed
 	$(BIN)/tfcards matrix --python $(BIN)/python --python $(OLD)/bin/python --report build/matrix.json --by-topic
 
-bench: $(VENV)/.test
+bench: system-test $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py
 	$(BIN)/python bench/bench_anki.py
 	$(BIN)/python bench/bench_pdf.py

@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 
 from .cache import Cache
 from .cards import Card, Verdict, slugify
+from .plural import counted
 from .verify import Report, verify
 
 FORMATS = ("apkg", "pdf", "all")
@@ -17,7 +18,7 @@ class BuildRefused(Exception):
 
     def __init__(self, report: Report) -> None:
         self.report = report
-        super().__init__(f"{len(report.failed)} card(s) failed verification; nothing was built")
+        super().__init__(f"{counted(len(report.failed), 'card')} failed verification; nothing was built")
 
 
 @dataclass(frozen=True)

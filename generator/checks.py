@@ -46,9 +46,11 @@ def api(card: Card, seen: Seen) -> Iterator[str]:
     """Every `tf.`/`keras.` name in the front and back exists in the TensorFlow verified against."""
     from .apinames import mentioned
 
+    in_prose = prose_plurals(card)
     for name in mentioned(card.front, card.back):
         why = seen.api.get(name)
-        if why:
+        singular = in_prose.get(name)
+        if why and not (singular in seen.api and seen.api[singular] is None):  # "runs tf.functions"
             yield why
 
 
@@ -69,6 +71,8 @@ def grounded(card: Card, seen: Seen) -> Iterator[str]:
     evidence = _Evidence(seen.outcome)
     for span in answer_spans(card):
         kind = value_kind(span)
+        if kind in ("string", "assignment") and _in_code(span, card.code or ""):
+            continue  # `padding="same"`: an argument quoted from the card's code, as written
         if kind is not None and not evidence.has(kind, span, card.tolerance):
             yield f"the answer says `{span}`, but the code's output{evidence.raised} does not show it"
 
@@ -168,10 +172,21 @@ def first_asked(cards: Sequence[Card]) -> dict[str, Card]:
 
 
 def mentioned_names(cards: Iterable[Card]) -> set[str]:
-    """Every name the `api` rule will look up for CARDS."""
+    """Every name the `api` rule will look up for CARDS (with the singular of a prose plural)."""
     from .apinames import mentioned
 
-    return {name for card in cards for name in mentioned(card.front, card.back)}
+    return {name for card in cards for name in (*mentioned(card.front, card.back), *prose_plurals(card).values())}
+
+
+def prose_plurals(card: Card) -> dict[str, str]:
+    """Names that read as an English plural in prose ("runs tf.functions eagerly"), each with its
+    singular: never a name also quoted in a code span or a code block, where it is code."""
+    from .apinames import mentioned
+
+    code = set(mentioned(*(m.group(2) for text in (card.front, card.back) for m in CODE_SPAN_RE.finditer(text)),
+                         *(m.group(3) for text in (card.front, card.back) for m in FENCE_RE.finditer(text))))
+    return {name: name[:-1] for name in mentioned(_prose(card.front), _prose(card.back))
+            if name.endswith("s") and not name.endswith("ss") and name not in code}
 
 
 # --- what the rules read ------------------------------------------------------------------------
@@ -259,6 +274,11 @@ def _same_number(span: str, actual: float, tolerance: float | None) -> bool:
     if "e" in span.lower() or decimals == 0:
         return want == actual
     return round(actual, decimals) == want
+
+
+def _in_code(span: str, code: str) -> bool:
+    """Whether SPAN stands in CODE as written (spaces around `=` and brackets aside)."""
+    return re.search(r"(?<![\w\"'])" + re.escape(_flat(span)) + r"(?![\w\"'])", _flat(code)) is not None
 
 
 def _flat(text: str) -> str:

@@ -5,8 +5,9 @@ import contextlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import click
 from click.core import ParameterSource
@@ -15,6 +16,7 @@ from . import inert
 from .cards import Card
 from .errors import display_path
 from .load import filter_cards, load_cards
+from .plural import counted, noun
 
 
 def _paths(paths: tuple[str, ...]) -> list[Path]:
@@ -80,23 +82,34 @@ def _select(paths, topics, tags) -> list[Card]:
 
 
 @contextlib.contextmanager
-def _progress(cards: list[Card], label: str) -> Iterator[dict]:
-    """A progress bar on a terminal, naming the card that has been running longest; silence
-    in CI and pipes. Yields the `progress`/`on_start` keyword arguments of `verify`."""
+def _progress(cards: list[Card], label: str, clock: Callable[[], float] = time.monotonic) -> Iterator[dict]:
+    """A progress bar on a terminal, naming the card that has been running longest, and the time
+    left once it can be told; silence in CI and pipes. Yields the `progress`/`on_start` keyword
+    arguments of `verify`."""
     show = sys.stderr.isatty() and not os.environ.get("CI") and len(cards) > 1
     if not show:
         yield {}
         return
     running: dict[str, None] = {}  # in start order
+    ran: list[float] = []  # when each card that really ran finished (a cached one takes no time)
 
     def current(_item) -> str | None:
-        return next(iter(running), None)
+        return " ".join(s for s in (next(iter(running), None), left()) if s) or None
+
+    def left() -> str | None:
+        """From the pace since the first run card finished: before it, TensorFlow was importing."""
+        if len(ran) < 2 or bar.pos >= len(cards):
+            return None
+        seconds = round((ran[-1] - ran[0]) / (len(ran) - 1) * (len(cards) - bar.pos))
+        return f"(~{seconds // 60}:{seconds % 60:02d} left)"
 
     def finished(card: Card, verdict) -> None:
         running.pop(card.id, None)
+        if not getattr(verdict, "cached", False):
+            ran.append(clock())
         bar.update(1)
 
-    with click.progressbar(length=len(cards), label=label, file=sys.stderr,
+    with click.progressbar(length=len(cards), label=label, file=sys.stderr, show_eta=False,
                            show_pos=True, item_show_func=current) as bar:
         def started(card: Card) -> None:
             running.setdefault(card.id)
@@ -119,7 +132,9 @@ def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: boo
             raise click.ClickException(str(e)) from None
 
 
-def _report_failures(cards: list[Card], report) -> None:
+def _report_failures(cards: list[Card], report, reasons: dict[str, str] | None = None) -> None:
+    """Findings of cards that pass as warnings, then each failed card (with REASONS' word for it
+    where given: why `--update` could not fix it)."""
     by_id = {c.id: c for c in cards}
     for v in report.verdicts:
         if v.status == "failed":
@@ -130,7 +145,8 @@ def _report_failures(cards: list[Card], report) -> None:
                         fg="yellow", err=True)
     for v in report.failed:
         card = by_id[v.card_id]
-        click.secho(inert.line(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {v.reason}"),
+        reason = (reasons or {}).get(card.id, v.reason)
+        click.secho(inert.line(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {reason}"),
                     fg="red", err=True)
         for line in inert.lines(v.detail.rstrip("\n")) if v.detail else ():
             click.echo(f"    {line}", err=True)
@@ -142,8 +158,8 @@ def _report_failures(cards: list[Card], report) -> None:
 
 
 def _summary(report, updated: int = 0) -> str:
-    """`6 passed, 1 failed ...`; after `--update`, the rewritten cards count as updated."""
-    parts = [f"{report.count('passed')} passed", f"{report.count('failed') - updated} failed"]
+    """`6 passed, 1 failed ...`; after `--update`, the rewritten cards that now pass count as updated."""
+    parts = [f"{report.count('passed') - updated} passed", f"{report.count('failed')} failed"]
     if updated:
         parts.insert(1, f"{updated} updated")
     if report.count("skipped"):
@@ -231,10 +247,10 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
     """
     cards = _select(paths, topics, tags)
     report = _verify(cards, jobs, no_cache, cache_dir, rerun=update, strict=strict, python=python)
-    failed = bool(report.failed)
-    updated = 0
+    updated, refused = 0, {}
     if update:
         from .update import apply, plan
+        from .verify import rejudge
 
         result = plan(cards, report)
         apply(result.changed)
@@ -242,22 +258,21 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
             card = change.card
             click.echo(inert.line(f"updated {display_path(card.file)}:{card.line}: card '{card.id}': {change.key}"))
         rewritten = sorted({c.card.file for c in result.changed})
-        moved = {c.id: c for c in load_cards(_paths(paths))} if rewritten else {}
-        for card, why in result.refused:
-            card = moved.get(card.id, card)  # the rewrite may have shifted its line
-            click.secho(inert.line(f"FAILED {display_path(card.file)}:{card.line}: card '{card.id}': {why}"),
-                        fg="red", err=True)
-        updated = len({c.card.id for c in result.changed})
-        failed = bool(result.refused)
-        click.echo(f"updated {len(result.changed)} value(s) of {updated} card(s) in {len(rewritten)} file(s)")
-    else:
-        _report_failures(cards, report)
+        moved = {c.id: c for c in load_cards(rewritten)} if rewritten else {}
+        cards = [moved.get(c.id, c) for c in cards]  # the rewrite may have shifted lines
+        report = rejudge(cards, report, strict)  # what the sources claim now: a strict finding still fails
+        refused = {card.id: why for card, why in result.refused}
+        passing = {v.card_id for v in report.verdicts if v.status == "passed"}
+        updated = len({c.card.id for c in result.changed} & passing)
+        click.echo(f"updated {counted(len(result.changed), 'value')} of "
+                   f"{counted(len({c.card.id for c in result.changed}), 'card')} in {counted(len(rewritten), 'file')}")
+    _report_failures(cards, report, refused)
     if report_path:
         _write_report(report_path, cards, report)
     if junit_path:
         _write_junit(junit_path, cards, report)
     click.echo(_summary(report, updated))
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if report.failed else 0)
 
 
 @main.command()
@@ -273,7 +288,7 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
     """
     from .atomic import write_text
     from .cache import Cache
-    from .matrix import matrix as run_matrix, table, topic_table
+    from .matrix import diffs, matrix as run_matrix, table, topic_table
     from .runner import RunnerError
 
     if not python:
@@ -288,8 +303,10 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
     if by_topic:
         click.echo("\n".join(["", "cards that hold, per topic:"] + [inert.line(r) for r in topic_table(result)]))
     rows = [inert.line(r) for r in table(result)]
-    click.echo("\n".join(["", f"{len(rows) - 1} card(s) whose verdict differs:"] + rows) if rows
+    click.echo("\n".join(["", f"{counted(len(rows) - 1, 'card')} whose verdict differs:"] + rows) if rows
                else "every card has the same verdict on every version")
+    if rows and diffs(result):
+        click.echo("\n".join(["", "why, where a card fails:"] + diffs(result)))
     if report_path:
         write_text(report_path, json.dumps(result.to_json(), indent=2) + "\n")
     sys.exit(1 if result.failed else 0)
@@ -297,9 +314,12 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
 
 @main.command("list")
 @selection
-def list_(paths, topics, tags) -> None:
-    """Show the topics and how many cards each holds."""
+@click.option("--tags", "by_tag", is_flag=True, help="Show the tags instead: how many cards carry each, in which topics.")
+def list_(paths, topics, tags, by_tag) -> None:
+    """Show the topics and how many cards each holds (with --tags: the tags)."""
     cards = _select(paths, topics, tags)
+    if by_tag:
+        return _list_tags(cards)
     topics_seen: dict[str, list[Card]] = {}
     for card in cards:
         topics_seen.setdefault(card.topic, []).append(card)
@@ -307,8 +327,23 @@ def list_(paths, topics, tags) -> None:
     for topic, members in topics_seen.items():
         files = ", ".join(sorted({display_path(c.file) for c in members}))
         with_code = sum(c.code is not None for c in members)
-        click.echo(inert.line(f"{topic:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}"))
-    click.echo(f"{len(cards)} cards in {len(topics_seen)} topics")
+        click.echo(inert.line(f"{topic:<{width}}  {len(members):>4} {noun(len(members), 'card'):<5}  "
+                              f"{with_code:>4} with code  {files}"))
+    click.echo(f"{counted(len(cards), 'card')} in {counted(len(topics_seen), 'topic')}")
+
+
+def _list_tags(cards: list[Card]) -> None:
+    by_tag: dict[str, list[Card]] = {}
+    for card in cards:
+        for tag in card.tags:
+            by_tag.setdefault(tag, []).append(card)
+    width = max((len(t) for t in by_tag), default=0)
+    for tag, members in sorted(by_tag.items()):
+        topics = ", ".join(dict.fromkeys(c.topic for c in members))
+        click.echo(inert.line(f"{tag:<{width}}  {len(members):>4} {noun(len(members), 'card'):<5}  {topics}"))
+    untagged = sum(not c.tags for c in cards)
+    click.echo(f"{counted(len(by_tag), 'tag')} on {counted(len(cards) - untagged, 'card')}"
+               + (f"; {counted(untagged, 'card')} without a tag" if untagged else ""))
 
 
 @main.command()
@@ -319,7 +354,7 @@ def list_(paths, topics, tags) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, callback=_default_stays_here, help="Directory the outputs are written to.")
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A copy of templates/ to render with instead of the shipped one.")
+              help="A folder of templates to render with; each file it lacks comes from the shipped templates/.")
 @click.option("--layout", type=click.Choice(["duplex", "foldover", "sheet"]), default="duplex",
               show_default=True, help="PDF: cut-out cards printed double-sided, fold-over cards, or a study sheet.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
@@ -328,8 +363,11 @@ def list_(paths, topics, tags) -> None:
               help="PDF: card size preset (business card, 3x5 in or 4x6 in index card).")
 @click.option("--flip", type=click.Choice(["long", "short"]), default="long", show_default=True,
               help="PDF duplex: the edge your printer flips the sheet on.")
+@click.option("--stamps", "stamps_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Where the Anki notes' modification times are kept [default: anki-stamps.json beside the "
+                   "cards]; another file builds a copy of a deck without rewriting its committed one.")
 def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, formats, out_dir, templates_dir,
-          layout, paper, card_size, flip) -> None:
+          layout, paper, card_size, flip, stamps_path) -> None:
     """Verify the selected cards, then render them to an Anki deck and/or a PDF.
 
     Nothing is written if any selected card fails verification (exit 1).
@@ -346,7 +384,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
             result = run_build(
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                stamps_path=stamps_file(_paths(paths)), strict=strict, python=python,
+                stamps_path=stamps_path or stamps_file(_paths(paths)), strict=strict, python=python,
                 pdf_options=pdf_options, **callbacks)
         except BuildRefused as e:
             _report_failures(cards, e.report)
@@ -364,15 +402,16 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 
 @main.command()
 @selection
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0: any free port; the URL is printed).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port to listen on (0: any free port; the URL is printed) "
+                   "[default: 8000, or a free port if 8000 is taken].")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default serves this machine only (elsewhere: no "
                    "authentication, see docs/serve.md).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the deck page in a web browser.")
 @running()
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A copy of templates/ to preview the cards with instead of the shipped one.")
+              help="A folder of templates to preview the cards with; each file it lacks comes from the shipped ones.")
 @click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default="3x5", show_default=True,
               help="Card size preset of the printed preview.")
 def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_dir, strict, python,
@@ -388,6 +427,25 @@ def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_d
               jobs=jobs, cache=None if no_cache else Cache(cache_dir), templates_dir=templates_dir,
               card_size=card_size, python=python, strict=strict,
               announce=lambda url: click.echo(f"serving {url}  (Ctrl-C stops)"))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["topic", "deck"]), default="topic")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the schema to this file instead of printing it.")
+def schema(kind, output) -> None:
+    """Print the JSON Schema (draft 2020-12) of a topic file, or of deck.yaml, for editors.
+
+    Made from the loader's own field table. The shipped files name the committed copy in their
+    first line: `# yaml-language-server: $schema=../schema/topic.schema.json`.
+    """
+    from .atomic import write_text
+    from .schema import text
+
+    if output:
+        write_text(output, text(kind))
+    else:
+        click.echo(text(kind), nl=False)
 
 
 if __name__ == "__main__":  # python -m generator.cli, as the tests run it in a process of its own

@@ -14,10 +14,9 @@ import yaml
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from . import fields as table
 from . import images as _images
-from .cards import CARD_TYPES, CLOZE_RE, CODE_ON, FIGURE_SIDES, Card, slugify
-from .checks import RULE_NAMES
-from .compare import WHITESPACE_MODES
+from .cards import CLOZE_RE, Card, slugify
 from .errors import CardError, CardErrors
 
 try:  # the C composer is ~10x faster and keeps the same marks
@@ -25,18 +24,11 @@ try:  # the C composer is ~10x faster and keeps the same marks
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
-# Keys a topic file may set as the default of its cards
-DEFAULTED = ("tolerance", "whitespace", "tensorflow", "keras", "requires")
-FILE_KEYS = ("topic", "deck", "description", "setup", "cards") + DEFAULTED
-CARD_KEYS = ("id", "front", "back", "extra", "tags", "code", "output", "raises", "code_on", "tolerance",
-             "timeout", "skip", "type", "topic", "whitespace", "tensorflow", "keras", "requires",
-             "figure", "allow")
+# The keys of a topic file, a card and deck.yaml, with their types: generator/fields.py
+FILE_FIELDS, CARD_FIELDS, DECK_FIELDS = (table.by_name(t) for t in (table.FILE, table.CARD, table.DECK))
+FILE_KEYS, CARD_KEYS, DECK_KEYS = (tuple(t) for t in (FILE_FIELDS, CARD_FIELDS, DECK_FIELDS))
+DEFAULTED = tuple(f.name for f in table.DEFAULTED)  # keys a topic file may set as its cards' default
 DECK_FILES = ("deck.yaml", "deck.yml")  # the learning path, not a topic file
-DECK_KEYS = ("topics",)
-ID_RE = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
-TAG_RE = re.compile(r"[a-z0-9_-]+\Z")
-MODULE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-RAISES_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(:\s.*)?\Z", re.S)
 NULL_TAG = "tag:yaml.org,2002:null"
 
 
@@ -85,7 +77,7 @@ def learning_path(directory: Path, files: list[Path]) -> list[Path]:
                                 deck_file, 1))
     if errors or root is None:
         raise CardErrors(errors or [CardError("empty deck file: list the topics, e.g. topics: [tensors]", deck_file, 1)])
-    fields = _Fields(root, deck_file, errors, DECK_KEYS)
+    fields = _Fields(root, deck_file, errors, DECK_FIELDS)
     by_stem = {topic_stem(directory, f): f for f in files}
     node = fields.nodes.get("topics")
     if node is None:
@@ -147,14 +139,14 @@ def _load(sources: dict[Path, Path]) -> list[Card]:
     """The cards of each topic file in SOURCES, its images inside the deck directory it maps to."""
     errors: list[CardError] = []
     cards: list[Card] = []
+    ids: list[tuple[str, Path, int]] = []  # every card's id, whether the card loaded or not
     for f, deck_dir in sources.items():
-        cards.extend(_load_file(f, deck_dir, errors))
-    seen: dict[str, Card] = {}
-    for card in cards:
-        first = seen.setdefault(card.id, card)
-        if first is not card:
-            errors.append(CardError(f"duplicate id, first used at {_where(first)}", card.file,
-                                    card.line, card.id))
+        cards.extend(_load_file(f, deck_dir, errors, ids))
+    first: dict[str, tuple[Path, int]] = {}  # a card with another error still holds its id
+    for card_id, path, line in ids:
+        where = first.setdefault(card_id, (path, line))
+        if where != (path, line):
+            errors.append(CardError(f"duplicate id, first used at {_where(*where)}", path, line, card_id))
     if errors:
         # files in order; within a card its root causes (a typo'd key) before what follows from them
         errors.sort(key=lambda e: (str(e.path), getattr(e, "card_line", None) or e.line or 0,
@@ -163,17 +155,18 @@ def _load(sources: dict[Path, Path]) -> list[Card]:
     return cards
 
 
-def _where(card: Card) -> str:
+def _where(path: Path, line: int) -> str:
     from .errors import display_path
-    return f"{display_path(card.file)}:{card.line}"
+    return f"{display_path(path)}:{line}"
 
 
 class _Fields:
     """Typed access to one YAML mapping's values, recording errors with their lines."""
 
     def __init__(self, node: yaml.MappingNode, path: Path, errors: list[CardError],
-                 allowed: tuple[str, ...], card_id: str | None = None) -> None:
-        self.path, self.errors, self.card_id = path, errors, card_id
+                 fields: dict[str, table.Field], card_id: str | None = None) -> None:
+        self.path, self.errors, self.card_id, self.fields = path, errors, card_id, fields
+        allowed = tuple(fields)
         self.line = node.start_mark.line + 1
         self.nodes: dict[str, yaml.Node] = {}
         self.key_lines: dict[str, int] = {}
@@ -194,6 +187,27 @@ class _Fields:
         error = CardError(message, self.path, line or self.line, self.card_id)
         error.card_line, error.root = self.line, root  # for ordering: see load_cards
         self.errors.append(error)
+
+    def get(self, key: str, required: bool | None = None):
+        """KEY's value, read as the field table types it; None (a list: empty) when it is absent
+        or unreadable. A text that breaks its pattern is returned, with its error recorded."""
+        field = self.fields[key]
+        if field.kind == "number":
+            return self.number(key)
+        if field.kind == "choice":
+            return self.choice(key, field.choices, field.bad)
+        if field.kind == "words":
+            return self.words(key, re.compile(field.pattern or ".*"), field.bad or "")
+        if field.kind == "specifier":
+            return self.specifier(key)
+        if field.kind == "reasons":
+            return self.reasons(key, field.choices)
+        assert field.kind == "text", field.kind  # "cards" is read by _load_file itself
+        value = self.text(key, field.required if required is None else required)
+        if value is not None and field.pattern and (
+                not re.fullmatch(field.pattern, value) or len(value) > (field.max_length or len(value))):
+            self.error(field.bad.format(value=value), self.key_lines[key])
+        return value
 
     def text(self, key: str, required: bool = False) -> str | None:
         node = self.nodes.get(key)
@@ -219,9 +233,8 @@ class _Fields:
             return None
         return value
 
-    def words(self, key: str, pattern: re.Pattern = TAG_RE,
-              bad: str = "bad tag '{}': use lowercase letters, digits, '_' and '-'") -> tuple[str, ...]:
-        """A list of words each matching PATTERN (tags, module names, topic stems)."""
+    def words(self, key: str, pattern: re.Pattern, bad: str) -> tuple[str, ...]:
+        """A list of words each matching PATTERN in full (tags, module names)."""
         node = self.nodes.get(key)
         if node is None:
             return ()
@@ -231,17 +244,15 @@ class _Fields:
             return ()
         words = tuple(n.value for n in node.value)
         for w in words:
-            if not pattern.match(w):
-                self.error(bad.format(w), self.key_lines[key])
+            if not pattern.fullmatch(w):
+                self.error(bad.format(value=w), self.key_lines[key])
         return words
 
-    def modules(self, key: str) -> tuple[str, ...]:
-        return self.words(key, MODULE_RE, "'" + key + "' names '{}', which is not a Python module name")
-
-    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+    def choice(self, key: str, choices: tuple[str, ...], bad: str | None = None) -> str | None:
         value = self.text(key)
         if value is not None and value not in choices:
-            self.error(f"'{key}' must be one of {', '.join(choices)}, not '{value}'", self.key_lines[key])
+            self.error((bad or f"'{key}' must be one of {', '.join(choices)}, not '{{value}}'").format(value=value),
+                       self.key_lines[key])
             return None
         return value
 
@@ -285,10 +296,10 @@ class _Fields:
         node = self.nodes.get(key)
         if node is None:
             return 0
-        return node.start_mark.line + (2 if node.style in ("|", ">") else 1)
+        return node.start_mark.line + (2 if getattr(node, "style", None) in ("|", ">") else 1)  # a list has none
 
 
-def _load_file(path: Path, deck_dir: Path, errors: list[CardError]) -> list[Card]:
+def _load_file(path: Path, deck_dir: Path, errors: list[CardError], ids: list[tuple[str, Path, int]]) -> list[Card]:
     n_errors = len(errors)
     root = _compose(path, errors)
     if len(errors) > n_errors:
@@ -296,17 +307,13 @@ def _load_file(path: Path, deck_dir: Path, errors: list[CardError]) -> list[Card
     if not isinstance(root, yaml.MappingNode):
         errors.append(CardError("a topic file must be a mapping with 'topic' and 'cards'", path, 1))
         return []
-    top = _Fields(root, path, errors, FILE_KEYS)
-    topic = top.text("topic", required=True)
-    deck = top.text("deck") or "TensorFlow"
-    description = top.text("description")
-    setup = top.text("setup")
+    top = _Fields(root, path, errors, FILE_FIELDS)
+    topic = top.get("topic")
+    deck = top.get("deck") or "TensorFlow"
+    description = top.get("description")
+    setup = top.get("setup")
     setup_line = top.first_line("setup")
-    defaults = {"tolerance": top.number("tolerance"),
-                "whitespace": top.choice("whitespace", WHITESPACE_MODES),
-                "tensorflow": top.specifier("tensorflow"),
-                "keras": top.specifier("keras"),
-                "requires": top.modules("requires")}
+    defaults = {key: top.get(key) for key in DEFAULTED}
     if setup is not None:
         _check_python(setup, "setup", setup_line, top.error)
     cards_node = top.nodes.get("cards")
@@ -319,7 +326,7 @@ def _load_file(path: Path, deck_dir: Path, errors: list[CardError]) -> list[Card
     cards = []
     for node in cards_node.value:
         card = _load_card(node, path, deck_dir, errors, topic or "", deck, setup, setup_line, description,
-                          defaults)
+                          defaults, ids)
         if card is not None:
             cards.append(card)
     return cards
@@ -345,29 +352,28 @@ def _yaml_hint(problem: str) -> str:
 
 def _load_card(node: yaml.Node, path: Path, deck_dir: Path, errors: list[CardError], topic: str, deck: str,
                setup: str | None, setup_line: int, description: str | None,
-               defaults: dict) -> Card | None:
+               defaults: dict, ids: list[tuple[str, Path, int]]) -> Card | None:
     if not isinstance(node, yaml.MappingNode):
         errors.append(CardError("each card must be a mapping of keys", path, node.start_mark.line + 1))
         return None
     id_node = next((v for k, v in node.value if getattr(k, "value", None) == "id"), None)
     card_id = id_node.value if isinstance(id_node, yaml.ScalarNode) else None
     n_errors = len(errors)
-    f = _Fields(node, path, errors, CARD_KEYS, card_id)
+    f = _Fields(node, path, errors, CARD_FIELDS, card_id)
     line = f.key_lines.get("id", f.line)
     f.line = line
     for error in errors[n_errors:]:
         error.card_line = line
-    cid = f.text("id", required=True)
-    if cid is not None and (not ID_RE.match(cid) or len(cid) > 64):
-        f.error(f"bad id '{cid}': use at most 64 of a-z, 0-9 and '-', starting with a letter or digit")
-    ctype = f.text("type") or "basic"
-    if ctype not in CARD_TYPES:
-        f.error(f"'type' must be one of {', '.join(CARD_TYPES)}, not '{ctype}'", f.key_lines["type"])
-    front = f.text("front", required=True)
-    back = f.text("back", required=ctype != "cloze") or ""
+    n_id_errors = len(errors)
+    cid = f.get("id")
+    if cid is not None and len(errors) == n_id_errors:
+        ids.append((cid, path, line))
+    ctype = f.get("type") or "basic"
+    front = f.get("front")
+    back = f.get("back", required=ctype != "cloze") or ""
     if ctype == "cloze" and front is not None and not CLOZE_RE.search(front):
         f.error("a cloze card's 'front' needs at least one {{c1::...}} deletion", f.key_lines["front"])
-    code, output, raises = f.text("code"), f.text("output"), f.text("raises")
+    code, output, raises = f.get("code"), f.get("output"), f.get("raises")
     code_line = f.first_line("code")
     if code is not None:
         _check_python(code, "code", code_line, f.error)
@@ -376,38 +382,26 @@ def _load_card(node: yaml.Node, path: Path, deck_dir: Path, errors: list[CardErr
     elif output is not None or raises is not None:
         key = "output" if output is not None else "raises"
         f.error(f"'{key}' without 'code': there is nothing to check it against", f.key_lines[key])
-    if raises is not None and not RAISES_RE.match(raises):
-        f.error(f"'raises' must be an exception class name, optionally followed by ': message', "
-                f"not {raises!r}", f.key_lines["raises"])
-    code_on = f.text("code_on") or "front"
-    if code_on not in CODE_ON:
-        f.error(f"'code_on' must be 'front' or 'back', not '{code_on}'", f.key_lines["code_on"])
-    tolerance = f.number("tolerance") if "tolerance" in f.nodes else defaults["tolerance"]
-    whitespace = (f.choice("whitespace", WHITESPACE_MODES) if "whitespace" in f.nodes
-                  else defaults["whitespace"]) or "normalize"
-    tf_range = f.specifier("tensorflow") if "tensorflow" in f.nodes else defaults["tensorflow"]
-    keras_range = f.specifier("keras") if "keras" in f.nodes else defaults["keras"]
-    requires = f.modules("requires") if "requires" in f.nodes else defaults["requires"]
-    extra = f.text("extra") or ""
-    figure = f.choice("figure", FIGURE_SIDES)
+    code_on = f.get("code_on") or "front"
+    own = {key: f.get(key) if key in f.nodes else defaults[key] for key in DEFAULTED}  # else the file's
+    extra = f.get("extra") or ""
+    figure = f.get("figure")
     if figure is not None and code is None:
         f.error("'figure' without 'code': a figure is drawn by the card's code", f.key_lines["figure"])
-    allow = f.reasons("allow", RULE_NAMES)
-    timeout = f.number("timeout") or 60.0
-    skip = f.text("skip")
-    if skip is not None and not skip.strip():
-        f.error("'skip' needs a reason", f.key_lines["skip"])
-    tags = f.words("tags")
-    card_topic = f.text("topic") or topic
+    allow = f.get("allow")
+    timeout = f.get("timeout") or 60.0
+    skip = f.get("skip")
+    tags = f.get("tags")
+    card_topic = f.get("topic") or topic
     images = _card_images(f, path.parent, deck_dir, front=front or "", back=back, extra=extra)
     if len(errors) > n_errors or cid is None or front is None:
         return None
     return Card(id=cid, topic=card_topic, front=front, back=back, file=path, line=line, deck=deck,
                 type=ctype, tags=tags, code=code, output=output, raises=raises, code_on=code_on,
-                tolerance=tolerance, timeout=timeout, skip=skip, setup=setup, code_line=code_line,
-                setup_line=setup_line, images=images, description=description, whitespace=whitespace,
-                tensorflow=tf_range, allow=allow, extra=extra, figure=figure, requires=requires,
-                keras=keras_range)
+                tolerance=own["tolerance"], timeout=timeout, skip=skip, setup=setup, code_line=code_line,
+                setup_line=setup_line, images=images, description=description,
+                whitespace=own["whitespace"] or "normalize", tensorflow=own["tensorflow"], allow=allow,
+                extra=extra, figure=figure, requires=own["requires"], keras=own["keras"])
 
 
 def _card_images(f: _Fields, topic_dir: Path, deck_dir: Path, **fields: str) -> tuple[Path, ...]:
@@ -464,5 +458,9 @@ def filter_cards(cards: list[Card], topics: Iterable[str] = (), tags: Iterable[s
         kept = [c for c in kept if set(c.tags) & set(tags)]
         if not kept:
             have = ", ".join(sorted({t for c in before for t in c.tags})) or "none"
-            raise CardError(f"no card has tag {' or '.join(map(repr, tags))}; tags: {have}")
+            tagged = " or ".join(map(repr, tags))
+            if topics and any(set(c.tags) & set(tags) for c in cards):  # the tag is there, elsewhere
+                raise CardError(f"no card has both topic {' or '.join(map(repr, topics))} and tag {tagged}; "
+                                f"tags of {'that topic' if len(topics) == 1 else 'those topics'}: {have}")
+            raise CardError(f"no card has tag {tagged}; tags: {have}")
     return kept

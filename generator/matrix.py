@@ -47,7 +47,8 @@ class Matrix:
         return {
             "versions": self.versions,
             "cards": [{"id": card.id, "file": display_path(card.file), "line": card.line,
-                       "results": {label: {"status": v.status, "reason": v.reason}
+                       "results": {label: {"status": v.status, "reason": v.reason,
+                                           **({"detail": v.detail} if v.detail else {})}
                                    for label, v in zip(self.versions, verdicts)}}
                       for card, verdicts in self.rows()],
         }
@@ -73,6 +74,18 @@ def topic_table(result: Matrix) -> list[str]:
     cells = [[topic] + [f"{n} of {sizes[topic]}" for n in counts] for topic, counts in topics.items()]
     widths = [max(len(row[i]) for row in [header] + cells) for i in range(len(header))]
     return ["  ".join(text.ljust(w) for text, w in zip(row, widths)).rstrip() for row in [header] + cells]
+
+
+def diffs(result: Matrix) -> list[str]:
+    """Each differing card's failure detail (its diff, or its trimmed traceback) on each version it
+    fails on: what the table's one-line reason leaves out."""
+    lines = []
+    for card, verdicts in result.differing():
+        for label, v in zip(result.versions, verdicts):
+            if v.status == "failed" and v.detail:
+                lines.append(f"{card.id} on TensorFlow {label} ({display_path(card.file)}:{card.line}): {v.reason}")
+                lines.extend(f"    {line}" for line in v.detail.splitlines())
+    return lines
 
 
 def table(result: Matrix, width: int = 60) -> list[str]:

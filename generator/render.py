@@ -19,6 +19,7 @@ from pygments.lexers import PythonLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .cards import CLOZE_RE, Card, Verdict
+from .plural import counted
 
 
 
@@ -94,9 +95,13 @@ def cloze(text: str, reveal: bool) -> str:
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """Jinja over the user's templates dir (default: the shipped one), strict about undefined names."""
+    """Jinja over the user's templates dir, strict about undefined names. Each template the user's
+    dir lacks comes from the shipped one, so one file can be overridden alone."""
+    loader: jinja2.BaseLoader = jinja2.FileSystemLoader(str(default_templates_dir()))
+    if templates_dir is not None:
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(templates_dir)), loader])
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir or default_templates_dir())),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "htm", "xml", "j2"], default_for_string=False),
         keep_trailing_newline=True,
@@ -104,6 +109,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["markdown"] = _markdown_filter
     env.filters["highlight"] = lambda s, lang="python": Markup(highlight_code(s, lang))
     env.filters["cloze"] = cloze
+    env.filters["counted"] = counted  # {{ n | counted("card") }}: "1 card", "2 cards"
     env.globals["pygments_css"] = pygments_css
     env.globals["output_label"] = output_label
     return env

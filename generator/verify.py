@@ -24,6 +24,7 @@ class Report:
     tensorflow: str
     seconds: float
     outcomes: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
+    api: Mapping[str, str | None] = field(default_factory=dict, repr=False, compare=False)  # name lookups
 
     def count(self, status: str) -> int:
         return sum(v.status == status for v in self.verdicts)
@@ -43,7 +44,8 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
            progress: Callable[[Card, Verdict], None] | None = None,
            on_start: Callable[[Card], None] | None = None) -> Report:
     """Verdicts for CARDS, each with its strict-check findings (with STRICT, a finding fails the
-    card). Cached outcomes are used unless RERUN; TensorFlow is only imported (in a separate
+    card). Cached outcomes are used, except with RERUN one that fails the card's claims (a fresh
+    run before `--update` rewrites the card); TensorFlow is only imported (in a separate
     fork server) when some card or name lookup has to run. PROGRESS hears of every card that
     `runs`, ON_START of each card as its run begins. PYTHON names another interpreter (with
     TensorFlow) to run the cards in; the default is this one."""
@@ -62,20 +64,18 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             progress(card, verdict)
 
     for card in cards:
-        if not card.holds_for(tf):  # a concept card too: its claim is about other versions
-            done(card, Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}"))
-        elif card.code is None:
-            done(card, Verdict(card.id, "no-code", "a concept card: nothing to run"))
-        elif card.skip is not None:
-            done(card, Verdict(card.id, "skipped", card.skip))
+        unrun = not_run(card, tf)
+        if unrun is not None:
+            done(card, unrun)
         else:
             keys[card.id] = card_key(card, memory, interpreter)
-            outcome = None if (cache is None or rerun) else cache.get(keys[card.id])
-            if outcome is None:
+            outcome = None if cache is None else cache.get(keys[card.id])
+            verdict = None if outcome is None else judge(card, outcome, cached=True)
+            if verdict is None or (rerun and verdict.status == "failed"):
                 to_run.append(card)
             else:
                 outcomes[card.id] = outcome
-                done(card, judge(card, outcome, cached=True))
+                done(card, verdict)
 
     api, unknown = _cached_names(cards, interpreter, cache)
 
@@ -105,7 +105,33 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             tf = runner.tf_version or tf
 
     final = _with_findings(cards, verdicts, outcomes, api, tf, strict)
-    return Report(final, tf, time.monotonic() - start, outcomes)
+    return Report(final, tf, time.monotonic() - start, outcomes, api)
+
+
+def not_run(card: Card, tf: str) -> Verdict | None:
+    """The verdict of a card whose code does not run on TensorFlow TF, or None if it runs."""
+    if not card.holds_for(tf):  # a concept card too: its claim is about other versions
+        return Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}")
+    if card.code is None:
+        return Verdict(card.id, "no-code", "a concept card: nothing to run")
+    if card.skip is not None:
+        return Verdict(card.id, "skipped", card.skip)
+    return None
+
+
+def rejudge(cards: Sequence[Card], report: Report, strict: bool = False) -> Report:
+    """REPORT's runs judged again against CARDS (the same ids, their claims maybe rewritten by
+    `--update`): nothing runs, so the verdicts after an update are as a fresh `verify` gives."""
+    before = {v.card_id: v for v in report.verdicts}
+    verdicts = {}
+    for card in cards:
+        outcome = report.outcomes.get(card.id)
+        verdict = not_run(card, report.tensorflow)
+        if verdict is None and outcome is not None:
+            verdict = judge(card, outcome, cached=before[card.id].cached)
+        verdicts[card.id] = verdict or replace(before[card.id], findings=())
+    final = _with_findings(cards, verdicts, report.outcomes, report.api, report.tensorflow, strict)
+    return replace(report, verdicts=final)
 
 
 def _cached_names(cards: Sequence[Card], interpreter, cache: Cache | None) -> tuple[dict, list[str]]:
@@ -152,7 +178,9 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
 
     status = outcome.get("status")
     if status == "timeout":
-        return verdict("failed", f"timed out after {card.timeout:g} s (give the card a larger `timeout:`)")
+        printed = _tail(stdout)
+        return verdict("failed", f"timed out after {card.timeout:g} s (give the card a larger `timeout:`)",
+                       f"printed before the timeout:\n{printed}" if printed.strip() else "")
     if status == "flood":
         return verdict("failed", "printed too much output (more than 1 MiB): killed")
     if status == "crashed":

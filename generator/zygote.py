@@ -72,6 +72,7 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         os.dup2(devnull, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
+        sys.stdout.reconfigure(line_buffering=True)  # a card killed at its timeout keeps what it printed
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if job.get("memory"):
             limit = _address_space() + int(job["memory"])

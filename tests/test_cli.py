@@ -96,11 +96,39 @@ def test_other_bad_input_exits_2(project, args, words):
     assert result.exit_code == 2 and words in result.output and "Traceback" not in result.output
 
 
+def test_a_topic_and_a_tag_no_card_has_together_are_named_both(project):
+    """`--topic tensors --tag xla` used to say "no card has tag 'xla'" while cards of another topic do."""
+    (project / "cards" / "xla.yaml").write_text("topic: XLA\ncards:\n  - id: jit\n    front: q\n    back: a\n"
+                                                "    tags: [xla]\n")
+    assert run("list", "--tag", "xla").exit_code == 0
+    result = run("verify", "--topic", "tensors", "--tag", "xla")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output == "error: no card has both topic 'tensors' and tag 'xla'; tags of that topic: eager\n"
+
+
 def test_list_shows_topics_with_counts(project):
     result = run("list")
     assert result.exit_code == 0
     assert re.search(r"Tensors\s+4 cards\s+3 with code\s+cards/tensors.yaml", result.output)
-    assert result.output.splitlines()[-1] == "4 cards in 1 topics"
+    assert result.output.splitlines()[-1] == "4 cards in 1 topic"
+
+
+def test_counts_of_one_are_singular(project):
+    result = run("list", "--tag", "eager")
+    assert result.exit_code == 0
+    assert re.search(r"Tensors\s+1 card \s+1 with code\s+cards/tensors.yaml", result.output)
+    assert result.output.splitlines()[-1] == "1 card in 1 topic"
+
+
+def test_list_tags_shows_each_tag_with_its_cards_and_topics(project):
+    (project / "cards" / "xla.yaml").write_text("topic: XLA\ncards:\n  - id: jit\n    front: q\n    back: a\n"
+                                                "    tags: [xla, eager]\n")
+    result = run("list", "--tags")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["eager     2 cards  Tensors, XLA",
+                                          "xla       1 card   XLA",
+                                          "2 tags on 2 cards; 3 cards without a tag"]
+    assert run("list", "--tags", "--topic", "xla").output.splitlines()[-1] == "2 tags on 1 card"
 
 
 def test_build_refuses_when_a_card_fails_and_writes_nothing(project):
@@ -151,6 +179,19 @@ def test_a_version_range_outside_this_tensorflow_skips_the_card(project):
     assert re.fullmatch(r"holds for TensorFlow <2\.0; this is 2\.\d+\.\d+", row["reason"])
 
 
+def test_a_timed_out_card_reports_what_it_printed_before_the_timeout(project):
+    """Block-buffered into a pipe, the card's prints died with it: the report showed none."""
+    (project / "cards" / "slow.yaml").write_text(
+        "topic: Slow\ncards:\n  - id: slow\n    front: q\n    back: a\n    timeout: 1\n    code: |\n"
+        "      print('loaded the data')\n      import time\n      time.sleep(120)\n    output: x\n")
+    result = run("verify", "--topic", "slow", "--no-cache", "--junit", "j.xml")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    at = lines.index("FAILED cards/slow.yaml:3: card 'slow': timed out after 1 s (give the card a larger `timeout:`)")
+    assert lines[at + 1:at + 3] == ["    printed before the timeout:", "    loaded the data"]
+    assert "loaded the data" in (project / "j.xml").read_text()
+
+
 def test_ctrl_c_leaves_no_card_directories_behind(project, tmp_path):
     """SIGINT to the whole foreground process group, as a terminal sends it."""
     import os
@@ -175,6 +216,39 @@ def test_ctrl_c_leaves_no_card_directories_behind(project, tmp_path):
     proc.wait(timeout=60)
     assert proc.returncode != 0
     assert list(tmp.iterdir()) == [], "the run left its directories behind"
+
+
+def test_templates_dir_with_one_file_overrides_that_file_alone(project, tmp_path):
+    """`--templates DIR` missing a file used to end in a 40-line TemplateNotFound traceback."""
+    from anki.collection import Collection, ImportAnkiPackageRequest
+
+    front = ROOT / "templates" / "anki" / "front.html"
+    mine = tmp_path / "mine" / "anki" / "front.html"
+    mine.parent.mkdir(parents=True)
+    mine.write_text(front.read_text().replace('<div class="tfcards q">', '<div class="tfcards q mine">'))
+    result = run("build", "--tag", "eager", "--format", "all", "--templates", str(tmp_path / "mine"))
+    assert result.exit_code == 0, result.output
+    assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5.pdf" in result.output
+    (tmp_path / "user").mkdir()
+    col = Collection(str(tmp_path / "user" / "collection.anki2"))
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(project / "build" / "tensorflow--tag-eager.apkg"),
+                                                         options=col._backend.get_import_anki_package_presets()))
+        [note] = [col.get_note(n) for n in col.find_notes("")]
+        assert 'class="tfcards q mine"' in note["Front"] and 'class="tfcards a"' in note["Back"]
+    finally:
+        col.close()
+
+
+def test_stamps_option_keeps_the_committed_stamps_file_untouched(project):
+    committed = project / "cards" / "anki-stamps.json"
+    mine = project / "mine" / "stamps.json"
+    result = run("build", "--tag", "eager", "--stamps", str(mine))
+    assert result.exit_code == 0, result.output
+    assert not committed.exists() and '"note:true-claim"' in mine.read_text()
+    assert run("build", "--tag", "eager").exit_code == 0  # without it, the one beside the cards
+    assert json.loads(committed.read_text())["stamps"].keys() == json.loads(mine.read_text())["stamps"].keys()
+    assert run("build", "--stamps", "cards/x.yaml").exit_code == 2  # never over a topic file
 
 
 def test_pdf_file_name_says_layout_paper_and_card_size(project):
@@ -210,3 +284,34 @@ def test_progress_bar_names_the_card_running_now_on_a_terminal(monkeypatch, writ
         assert terminal.getvalue().rstrip().endswith("1/2  false-claim")
         callbacks["progress"](two, None)
     assert "2/2" in terminal.getvalue() and "3/2" not in terminal.getvalue()
+
+
+def test_progress_bar_estimates_the_time_left_only_from_cards_that_ran(monkeypatch, write_cards):
+    """The first card waits for TensorFlow's import and cached ones take no time: an estimate from
+    either is wrong by minutes, so it starts once two cards have run."""
+    import io
+    import sys
+    from dataclasses import replace
+
+    from generator.cards import Verdict
+    from generator.cli import _progress
+    from generator.load import load_cards
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    monkeypatch.delenv("CI", raising=False)
+    now = [0.0]
+    cards = load_cards([write_cards({"t.yaml": DECK})])  # 4 cards
+    with _progress(cards, "Verifying", clock=lambda: now[0]) as callbacks:
+        shown = lambda: sys.stderr.getvalue().rsplit("\r", 1)[-1]
+        callbacks["progress"](cards[0], replace(Verdict("x", "passed"), cached=True))
+        now[0] = 100.0  # TensorFlow imported
+        callbacks["progress"](cards[1], Verdict("x", "passed"))
+        assert "left" not in shown()
+        now[0] = 130.0
+        callbacks["on_start"](cards[3])
+        callbacks["progress"](cards[2], Verdict("x", "passed"))
+        assert shown().rstrip().endswith("3/4  concept (~0:30 left)")

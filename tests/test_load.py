@@ -96,6 +96,8 @@ BROKEN = {
     "tags-not-list": (CARD + "    tags: eager\n", 6, "c", "'tags' must be a list"),
     "empty-skip": (CARD + "    skip: ' '\n", 6, "c", "'skip' needs a reason"),
     "duplicate-key": (CARD + "    front: again\n", 6, "c", "duplicate key 'front' (first at line 4)"),
+    "setup-not-text": ("topic: T\nsetup: [x]\ncards:\n  - id: c\n    front: q\n    back: a\n", 2, None,
+                       "'setup' must be text"),  # a list has no scalar style: this was a traceback
     "front-not-text": (CARD.replace("front: q", "front: [q]"), 4, "c", "'front' must be text"),
     "missing-image": (CARD.replace("back: a", "back: '![x](images/none.png)'"), 5, "c", "image 'images/none.png' not found"),
     "remote-image": (CARD.replace("back: a", "back: '![x](https://x.org/a.png)'"), 5, "c", "not a URL"),
@@ -158,6 +160,26 @@ def test_duplicate_ids_across_files_name_both_places(write_cards):
     [error] = info.value.errors
     assert error.path.name == "b.yaml" and error.line == 4 and error.card_id == "c"
     assert "duplicate id, first used at" in error.plain and "a.yaml:3" in error.plain
+
+
+def test_a_duplicate_id_is_reported_while_the_first_card_has_another_error(write_cards):
+    """All of a run's errors come together: fixing the first card must not reveal a second error."""
+    root = write_cards({"a.yaml": CARD + "    ouput: x\n", "b.yaml": CARD + "    tags: eager\n"})
+    with pytest.raises(CardErrors) as info:
+        load_cards([root])
+    shown = [e.format() for e in info.value.errors]
+    assert [(e.path.name, e.line, e.card_id) for e in info.value.errors] == [
+        ("a.yaml", 6, "c"), ("b.yaml", 3, "c"), ("b.yaml", 6, "c")], shown
+    assert "unknown key 'ouput'" in shown[0]
+    assert "duplicate id, first used at" in shown[1] and "a.yaml:3" in shown[1]
+    assert "'tags' must be a list of words" in shown[2]
+
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    result = CliRunner().invoke(main, ["verify", str(root)])
+    assert result.exit_code == 2 and [l for l in result.output.splitlines() if l] == [f"error: {e}" for e in shown]
 
 
 def test_all_errors_of_a_run_are_reported_together(write_cards):

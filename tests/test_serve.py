@@ -3,10 +3,12 @@ card files edited on disk while the page is open. Also: the Anki preview equals 
 `anki` library renders for the same note."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -129,15 +131,23 @@ def project(tmp_path):
 @pytest.fixture
 def server(project):
     """`tfcards serve --port 0` in a process of its own; yields its URL; stopped with SIGINT."""
+    with serving(project, "--port", "0", "--jobs", "2") as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serving(project: Path, *args: str):
+    """`tfcards serve ARGS` in a process of its own; yields its URL and the process; stopped with
+    SIGINT, and it must then exit 0."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generator.cli", "serve", "--port", "0", "--jobs", "2"], cwd=project,
+        [sys.executable, "-m", "generator.cli", "serve", *args], cwd=project,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT)))
     try:
         line = proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:\d+/", line)
         assert match, line + proc.stderr.read()
-        yield match.group(0)
+        yield match.group(0), proc
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -154,7 +164,7 @@ def browser():
     from selenium import webdriver  # a test extra: missing it is a broken setup, not a skip
 
     if not (shutil.which("chromium") and shutil.which("chromedriver")):  # fail loudly, never skip
-        pytest.fail("needs Debian's chromium and chromium-driver (.ci/run installs them)")
+        pytest.fail("needs Debian's chromium and chromium-driver (make test installs them as root)")
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
@@ -168,10 +178,15 @@ def browser():
         driver.quit()
 
 
-def status(driver, card_id: str) -> str | None:
-    """Read in one script: a row the server replaces between two WebDriver calls goes stale."""
-    return driver.execute_script("const r = document.getElementById(arguments[0]); return r && r.dataset.status",
-                                 f"card-{card_id}")
+def status(driver, card_id: str, key: str = "status") -> str | None:
+    """A card row's data-KEY, read in one script: a row the server replaces between two WebDriver
+    calls goes stale."""
+    return driver.execute_script("const r = document.getElementById(arguments[0]); return r && r.dataset[arguments[1]]",
+                                 f"card-{card_id}", key)
+
+
+def stale(driver, card_id: str) -> str | None:
+    return status(driver, card_id, "stale")
 
 
 def text(driver, element_id: str) -> str:
@@ -207,14 +222,17 @@ def test_deck_page_follows_edits_without_reloading(server, browser, project):
     topic.write_text(DECK)
     wait_for(lambda: status(browser, "constant-repr") == "passed")
 
-    # a YAML error is reported with file and line; fixing it clears it
+    # a YAML error is reported with file and line, beside the file's last good cards marked
+    # stale (not "0 cards"); fixing it clears both
     topic.write_text(DECK.replace("    tags: [eager]", "    tags: [eager"))
     wait_for(lambda: browser.find_elements("css selector", "#errors .load-error"))
     error = text(browser, "errors")
     assert re.search(r"cards/tensors\.yaml:\d+:", error), error
+    wait_for(lambda: stale(browser, "constant-repr") == "yes")
+    assert status(browser, "constant-repr") == "passed" and "(3 stale)" in text(browser, "summary")
     topic.write_text(DECK)
     wait_for(lambda: not browser.find_elements("css selector", "#errors .load-error"))
-    wait_for(lambda: status(browser, "constant-repr") == "passed")
+    wait_for(lambda: status(browser, "constant-repr") == "passed" and stale(browser, "constant-repr") == "no")
 
     # deleting a file removes its cards
     (project / "cards" / "hostile.yaml").unlink()
@@ -265,6 +283,47 @@ def test_cloze_card_page_shows_each_deletion_and_follows_edits(server, browser, 
         "return [...document.querySelectorAll('figure.printed img')].every(i => i.complete && i.naturalWidth > 0)"))
 
 
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
+    """It used to be a 27-line traceback and exit 1."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "generator.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=WAIT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another server is "
+                           "using it): give another --port, or --port 0 for any free port\n")
+
+
+def test_without_a_port_a_taken_8000_means_any_free_port(project):
+    try:
+        held = socket.create_server(("127.0.0.1", 8000))
+    except OSError:  # taken already (another server on this machine): as good for this test
+        held = None
+    try:
+        with serving(project) as (url, proc):
+            assert not url.endswith(":8000/")
+        assert "port 8000 is in use: serving on a free port instead" in proc.stderr.read()
+    finally:
+        if held is not None:
+            held.close()
+
+
+def test_serving_a_path_that_does_not_exist_yet_says_so_and_watches_for_it(tmp_path):
+    import urllib.request
+
+    def page(url: str) -> str:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.read().decode()
+
+    with serving(tmp_path, "new/topic.yaml", "--port", "0", "--no-cache") as (url, proc):
+        assert "new/topic.yaml: does not exist yet: its cards show here once it is created" in page(url)
+        (tmp_path / "new").mkdir()
+        (tmp_path / "new" / "topic.yaml").write_text(DECK)
+        wait_for(lambda: 'id="card-zeros-reverse"' in page(url), timeout=60)
+        assert "does not exist yet" not in page(url)
+    assert "warning: new/topic.yaml does not exist yet" in proc.stderr.read()
+
+
 # --- the live deck without a server ------------------------------------------------------------
 
 def test_workspace_reruns_only_what_changed_and_reports_errors_with_lines(tmp_path):
@@ -304,14 +363,20 @@ def test_workspace_reruns_only_what_changed_and_reports_errors_with_lines(tmp_pa
     assert [j["code"] for j in jobs if "code" in j] == ["print(tf.constant(5))\n"]
     assert ws.entry("constant-repr").status == "running"
 
-    # a YAML error: reported with file and line, the file's cards leave; fixing it brings them back
-    topic.write_text(DECK.replace("    tags: [eager]", "    tags: [eager"))
-    update = ws.reload([topic])
-    assert update.errors and update.removed == {"constant-repr", "dtype-cloze", "zeros-reverse"}
-    assert re.match(r".*tensors\.yaml:\d+: ", ws.errors[0].format())
+    # a YAML error: reported with file and line; the file's last good cards stay, marked stale,
+    # and a second error keeps the same good cards; fixing it clears the mark
+    ids = {"constant-repr", "dtype-cloze", "zeros-reverse"}
+    for broken in ("    tags: [eager", "    tags: eager]"):
+        topic.write_text(DECK.replace("    tags: [eager]", broken))
+        update = ws.reload([topic])
+        assert not update.removed and [c.id for c in ws.cards] == ["constant-repr", "dtype-cloze", "zeros-reverse"]
+        assert all(ws.entry(i).stale for i in ids) and ws.entry("constant-repr").card.code == "print(tf.constant(5))\n"
+        assert re.match(r".*tensors\.yaml:\d+: ", ws.errors[0].format())
+    assert update.errors and update.changed == set()  # the second error: the same stale cards
     topic.write_text(DECK)
     update = ws.reload([topic])
     assert update.errors and not ws.errors and ws.entry("constant-repr").status == "passed"
+    assert not any(ws.entry(i).stale for i in ids) and update.changed == ids
 
     # a second file repeating an id is an error naming the first; deleting it clears it
     other = cards / "other.yaml"
@@ -321,6 +386,25 @@ def test_workspace_reruns_only_what_changed_and_reports_errors_with_lines(tmp_pa
     other.unlink()
     update = ws.reload([other])
     assert not ws.errors and update.errors
+
+
+def test_workspace_says_a_path_does_not_exist_yet_and_loads_it_once_created(tmp_path):
+    from generator.serve.workspace import Workspace
+
+    topic = tmp_path / "nosuch.yaml"
+    ws = Workspace([topic], [].append)
+    ws.scan()
+    assert [e.format() for e in ws.errors] == [f"{topic}: does not exist yet: its cards show here once it is created"]
+    assert ws.cards == []
+    topic.write_text(DECK)
+    update = ws.reload([topic])
+    assert update.errors and not ws.errors and [c.id for c in ws.cards] == ["constant-repr", "dtype-cloze", "zeros-reverse"]
+    # a file whose first version has an error has no good cards to keep
+    other = tmp_path / "other.yaml"
+    ws = Workspace([other], [].append)
+    other.write_text("topic: [\n")
+    ws.scan()
+    assert ws.cards == [] and "YAML syntax error" in ws.errors[0].format() and not ws.stale
 
 
 def test_workspace_strict_fails_a_card_on_its_findings(tmp_path):

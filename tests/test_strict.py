@@ -159,3 +159,79 @@ def test_build_with_strict_writes_nothing(tmp_path, monkeypatch, write_cards):
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     lenient = CliRunner().invoke(main, ["build", str(root), "--out", "out"])
     assert lenient.exit_code == 0 and "warning: cards/t.yaml:3: card 'c': [grounded]" in lenient.output
+
+
+def _strict_run(tmp_path, monkeypatch, write_cards, text: str):
+    root = write_cards({"t.yaml": text})
+    monkeypatch.chdir(tmp_path)
+    return CliRunner().invoke(main, ["verify", str(root), "--strict", "--cache-dir", str(tmp_path / "c")])
+
+
+def test_a_name_whose_lookup_raises_is_a_finding_on_its_own_card_only(tmp_path, monkeypatch, write_cards):
+    """Keras 3's lazy `tf.compat.v1.layers` raises ModuleNotFoundError from `dir()`: that used to end
+    the whole lookup, and every card failed with "the lookup crashed"."""
+    result = _strict_run(tmp_path, monkeypatch, write_cards, """
+        topic: T
+        cards:
+          - id: legacy-dense
+            front: Which TF1 function made a dense layer?
+            back: "`tf.compat.v1.layers.dense`"
+          - id: constant
+            front: Which function makes a constant tensor?
+            back: "`tf.constant`, or `tf.ones` for ones."
+        """)
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert failed == ["FAILED cards/t.yaml:3: card 'legacy-dense': [api] `tf.compat.v1.layers.dense` does not "
+                      f"exist in TensorFlow {tf_version(result)}: `dense` is not available with Keras 3."]
+    assert "0 passed, 1 failed, 1 without code" in result.output
+
+
+def tf_version(result) -> str:
+    import re
+
+    return re.search(r"\(TensorFlow (\d[\w.]*)", result.output).group(1)
+
+
+def test_api_reads_a_prose_plural_of_a_real_name_as_that_name(tmp_path, monkeypatch, write_cards):
+    result = _strict_run(tmp_path, monkeypatch, write_cards, """
+        topic: T
+        cards:
+          - id: plural-prose
+            front: When do tf.functions run eagerly?
+            back: When `tf.config.run_functions_eagerly(True)` was called; tf.Variables still work.
+          - id: plural-in-code
+            front: Which call makes a tensor of ones?
+            back: "`tf.oness`, like tf.constants in prose that are not a name either: tf.nothings."
+        """)
+    assert result.exit_code == 1, result.output
+    assert "plural-prose" not in result.output
+    assert "[api] `tf.nothings` does not exist" in result.output  # no `tf.nothing` either
+    assert "`tf.oness` does not exist" in result.output  # in a code span: code, never a plural
+    assert "tf.constants" not in result.output  # `tf.constant` exists
+
+
+def test_grounded_accepts_an_argument_quoted_from_the_cards_own_code(tmp_path, monkeypatch, write_cards):
+    result = _strict_run(tmp_path, monkeypatch, write_cards, """
+        topic: T
+        cards:
+          - id: same-padding
+            front: Which padding keeps a convolution's output size?
+            back: '`"same"` padding, set as `name="conv"` does the name: `(1, 4, 4, 2)`.'
+            code: |
+              conv = tf.keras.layers.Conv2D(2, 3, padding = "same", name="conv")
+              print(conv(tf.zeros([1, 4, 4, 1])).shape)
+            output: (1, 4, 4, 2)
+          - id: valid-padding
+            front: Which padding shrinks a convolution's output?
+            back: '`"valid"` padding: `(1, 2, 2, 2)`, as `name="conv"` says.'
+            code: |
+              conv = tf.keras.layers.Conv2D(2, 3, padding="same", name="other")
+              print(conv(tf.zeros([1, 4, 4, 1])).shape)
+            output: (1, 4, 4, 2)
+        """)
+    assert result.exit_code == 1, result.output
+    assert "same-padding" not in result.output
+    findings = [line for line in result.output.splitlines() if line.startswith(("FAILED", "    "))]
+    assert "FAILED cards/t.yaml:10: card 'valid-padding': [grounded] the answer says `\"valid\"`" in findings[0]
+    assert any("`name=\"conv\"`" in line for line in findings) and any("`(1, 2, 2, 2)`" in line for line in findings)

@@ -57,11 +57,17 @@ UPDATED = (SOURCE
                                              " shape=(2, 2), dtype=int32)\n"))
 
 
-def test_update_rewrites_only_stale_values(tmp_path, monkeypatch):
+def _deck(tmp_path, monkeypatch, text: str, name: str = "t.yaml"):
+    """TEXT as cards/NAME, with the working directory at its project."""
     monkeypatch.chdir(tmp_path)
-    path = tmp_path / "cards" / "tensors.yaml"
+    path = tmp_path / "cards" / name
     path.parent.mkdir()
-    path.write_bytes(SOURCE.encode())
+    path.write_text(text)
+    return path
+
+
+def test_update_rewrites_only_stale_values(tmp_path, monkeypatch):
+    path = _deck(tmp_path, monkeypatch, SOURCE, "tensors.yaml")
     result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
     assert path.read_bytes().decode() == UPDATED
     assert "updated cards/tensors.yaml:4: card 'block-output': output" in result.output
@@ -87,32 +93,23 @@ def test_update_keeps_crlf_line_endings(tmp_path, monkeypatch):
 
 
 def test_update_summary_counts_rewritten_cards_as_updated(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "cards" / "tensors.yaml"
-    path.parent.mkdir()
-    path.write_text(SOURCE.split("  - id: unfixable")[0])
+    _deck(tmp_path, monkeypatch, SOURCE.split("  - id: unfixable")[0], "tensors.yaml")
     result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
     assert result.exit_code == 0, result.output
-    assert "updated 4 value(s) of 4 card(s) in 1 file(s)" in result.output
+    assert "updated 4 values of 4 cards in 1 file" in result.output
     assert "1 passed, 4 updated, 0 failed" in result.output
 
 
 def test_update_with_nothing_to_rewrite_says_so(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "cards" / "t.yaml"
-    path.parent.mkdir()
-    path.write_text("topic: T\ncards:\n  - id: ok\n    front: q\n    back: a\n    code: print(1)\n    output: '1'\n")
+    _deck(tmp_path, monkeypatch, "topic: T\ncards:\n  - id: ok\n    front: q\n    back: a\n    code: print(1)\n    output: '1'\n")
     result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
-    assert result.exit_code == 0 and "updated 0 value(s)" in result.output and "1 passed" in result.output
+    assert result.exit_code == 0 and "updated 0 values of 0 cards in 0 files" in result.output and "1 passed" in result.output
 
 
 def test_update_shows_a_refusal_when_nothing_else_changed(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "cards" / "t.yaml"
-    path.parent.mkdir()
     source = ("topic: T\ncards:\n  - id: stopped-raising\n    front: q\n    back: a\n    code: print(1)\n"
               "    raises: ValueError\n")
-    path.write_text(source)
+    path = _deck(tmp_path, monkeypatch, source)
     result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
     assert result.exit_code == 1
     assert "FAILED cards/t.yaml:3: card 'stopped-raising': nothing was raised" in result.output
@@ -120,14 +117,64 @@ def test_update_shows_a_refusal_when_nothing_else_changed(tmp_path, monkeypatch)
 
 
 def test_update_leaves_alone_what_matches_under_the_cards_rules(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "cards" / "t.yaml"
-    path.parent.mkdir()
     source = ("topic: T\ntolerance: 1e-6\ncards:\n  - id: padded\n    front: q\n    back: a\n"
               "    code: print(np.array([4.0000001, 1.5], dtype=np.float32))\n"
               "    output: |\n      [4.        1.5      ]\n"
               "  - id: wrapped\n    front: q2\n    back: a\n    code: print(tf.constant([1, 2]))\n"
               "    output: |\n      tf.Tensor([1 2],\n                shape=(2,), dtype=int32)\n")
-    path.write_text(source)
+    path = _deck(tmp_path, monkeypatch, source)
     result = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])
     assert result.exit_code == 0 and path.read_text() == source, result.output
+
+
+STRICT = """\
+topic: T
+cards:
+  - id: says-float64
+    front: What dtype does a Python float become?
+    back: "`float64`"
+    code: print(tf.constant(1.0).dtype)
+    output: "<dtype: 'float32'>"
+  - id: stale-and-says-float64
+    front: What dtype does a Python float become, again?
+    back: "`float64`"
+    code: print(tf.constant(2.0).dtype)
+    output: "<dtype: 'float16'>"
+  - id: stale-only
+    front: What does a sum print?
+    back: Two.
+    code: print(1 + 1)
+    output: "3"
+"""
+
+
+def test_update_with_strict_fails_and_reports_cards_that_break_a_strict_check(tmp_path, monkeypatch):
+    """In update mode the strict failures were neither printed nor counted: CI went green."""
+    _deck(tmp_path, monkeypatch, STRICT)
+    result = CliRunner().invoke(main, ["verify", "--update", "--strict", "--no-cache"])
+    assert result.exit_code == 1, result.output
+    assert "updated cards/t.yaml:8: card 'stale-and-says-float64': output" in result.output
+    assert "updated cards/t.yaml:13: card 'stale-only': output" in result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert failed == ["FAILED cards/t.yaml:3: card 'says-float64': [grounded] the answer says `float64`, but the "
+                      "code's output does not show it",
+                      "FAILED cards/t.yaml:8: card 'stale-and-says-float64': [grounded] the answer says `float64`, "
+                      "but the code's output does not show it"]
+    assert "0 passed, 1 updated, 2 failed" in result.output
+
+    lenient = CliRunner().invoke(main, ["verify", "--update", "--no-cache"])  # the same findings: warnings
+    assert lenient.exit_code == 0, lenient.output
+    assert "warning: cards/t.yaml:3: card 'says-float64': [grounded]" in lenient.output
+    assert "3 passed, 0 failed" in lenient.output
+
+
+def test_update_reuses_the_cached_runs_of_cards_that_pass(tmp_path, monkeypatch):
+    _deck(tmp_path, monkeypatch, "topic: T\ncards:\n  - id: ok\n    front: q\n    back: a\n    code: print(1)\n    output: '1'\n"
+          "  - id: stale\n    front: q2\n    back: a\n    code: print(2)\n    output: '3'\n")
+    first = CliRunner().invoke(main, ["verify"])
+    assert first.exit_code == 1 and "1 passed, 1 failed" in first.output and "cached" not in first.output
+    result = CliRunner().invoke(main, ["verify", "--update"])
+    assert result.exit_code == 0, result.output
+    assert "updated cards/t.yaml:8: card 'stale': output" in result.output
+    assert "1 passed, 1 updated, 0 failed" in result.output
+    assert "1 cached)" in result.output  # 'ok' from the cache; 'stale' ran again before its rewrite

@@ -77,7 +77,7 @@ def test_matrix_cli_prints_summaries_and_writes_json(old_python, cache, tmp_path
     new = probe().tensorflow
     assert f"TensorFlow {new}: 3 passed, 0 failed" in out.output
     assert f"TensorFlow {OLD_TF}: 1 passed, 1 failed, 1 skipped" in out.output
-    assert "2 card(s) whose verdict differs:" in out.output
+    assert "2 cards whose verdict differs:" in out.output
     assert re.search(r"^Versions\s+3 of 3\s+1 of 3$", out.output, re.M), out.output
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["versions"] == [new, OLD_TF]
@@ -190,3 +190,19 @@ def test_serve_with_a_bad_python_is_one_line_and_exit_2():
     out = CliRunner().invoke(main, ["serve", str(DECK), "--port", "0", "--python", "no-such-python"])
     assert out.exit_code == 2 and "Traceback" not in out.output
     assert [l for l in out.output.splitlines() if l.strip()] == ["error: --python 'no-such-python': no such interpreter"]
+
+
+def test_matrix_prints_and_reports_each_differing_cards_diff(old_python, cache, tmp_path):
+    """The table's one-line reason ("output differs from 'output'") did not say how."""
+    out = CliRunner().invoke(main, ["matrix", str(DECK), "--python", sys.executable, "--python", old_python,
+                                    "--cache-dir", str(cache.directory), "--report", str(tmp_path / "m.json")])
+    assert out.exit_code == 1, out.output
+    lines = out.output.splitlines()
+    at = lines.index("why, where a card fails:")
+    assert re.fullmatch(rf"keras3-only on TensorFlow {OLD_TF} \(.*versions\.yaml:8\): output differs from 'output'",
+                        lines[at + 1])
+    assert "    -3" in lines[at + 2:] and "    +2" in lines[at + 2:]
+    assert not any(line.startswith(("both ", "needs-216 ")) for line in lines[at + 1:])
+    result = json.loads((tmp_path / "m.json").read_text())
+    keras = next(c for c in result["cards"] if c["id"] == "keras3-only")["results"][OLD_TF]
+    assert "-3" in keras["detail"].splitlines() and "+2" in keras["detail"].splitlines()

@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from .. import render
 from ..cards import Card
+from ..plural import counted
 from .deck import mmv
 from .fetch import DeckFetcher
 from .geometry import PAPER_LABELS, PAPERS
@@ -21,7 +22,7 @@ def sheet_document(env, cards: Sequence[Card], tf_version: str, paper: str, card
         topics.setdefault(card.topic, []).append({"front": front, "back": back, "card": card})
     groups = [{"name": name, "anchor": f"topic-{n}", "cards": items} for n, (name, items) in enumerate(topics.items())]
     description = (f"tfcards study sheet: {PAPER_LABELS[paper]} portrait {w:g} x {h:g} mm, "
-                   f"{len(cards)} cards in {len(groups)} topic{'s' if len(groups) != 1 else ''}")
+                   f"{counted(len(cards), 'card')} in {counted(len(groups), 'topic')}")
     doc = {
         "title": f"TensorFlow flashcards: {', '.join(list(topics)[:3])}{', ...' if len(topics) > 3 else ''}",
         "description": description,

@@ -152,8 +152,12 @@ class Server:
     # --- watching -------------------------------------------------------------------------------
 
     def watch_roots(self) -> list[Path]:
-        roots = {p.resolve() if p.is_dir() else p.resolve().parent for p in self.ws.paths}
-        roots.add(self.templates_dir)
+        roots = {self.templates_dir}
+        for p in self.ws.paths:
+            root = p.resolve() if p.is_dir() else p.resolve().parent
+            while not root.exists():  # a path that does not exist yet: watch where it will appear
+                root = root.parent
+            roots.add(root)
         return sorted(roots)
 
     async def watch(self, ready: asyncio.Event | None = None) -> None:
@@ -184,7 +188,10 @@ class Server:
                 None if self.templates_dir == render.default_templates_dir().resolve() else self.templates_dir)
         if self.ws.runner_error is not None and topics:
             self.ws.runner_restarted()
-        update = self.ws.reload(self._relative(topics)) if topics else Update(self.ws.version)
+        if any(p.exists() for p in self.ws.missing):  # files may have come before the new folder's watch
+            update = self.ws.scan()
+        else:
+            update = self.ws.reload(self._relative(topics)) if topics else Update(self.ws.version)
         self.push(update, cards_look_changed=bool(others))
 
     def _relative(self, paths: set[Path]) -> set[Path]:

@@ -17,7 +17,7 @@ from ..errors import CardError, CardErrors, display_path
 from ..interpreter import Interpreter, probe
 from ..load import filter_cards, load_file
 from ..runner import DEFAULT_MEMORY
-from ..verify import judge, with_findings
+from ..verify import judge, not_run, with_findings
 
 API_JOB = "tfcards:api:"  # prefix of the keys of name look-ups (one job per batch of new names)
 TOPIC_SUFFIXES = (".yaml", ".yml")
@@ -29,6 +29,7 @@ class Entry:
 
     card: Card
     verdict: Verdict | None
+    stale: bool = False  # the card's file has an error now: this is its last good version
 
     @property
     def status(self) -> str:
@@ -72,6 +73,8 @@ class Workspace:
         self.paths = [Path(p) for p in self.paths]
         self.files: dict[Path, tuple[Card, ...]] = {}
         self.file_errors: dict[Path, tuple[CardError, ...]] = {}
+        self.stale: set[Path] = set()  # files with an error whose last good cards are kept
+        self.missing: list[Path] = []  # paths to serve that do not exist (yet)
         self.errors: tuple[CardError, ...] = ()
         self.cards: list[Card] = []
         self.entries: dict[str, Entry] = {}
@@ -98,13 +101,15 @@ class Workspace:
         return self.reload(found | set(self.files) | set(self.file_errors))
 
     def reload(self, changed: Iterable[Path]) -> Update:
-        """Reload the topic files CHANGED (a deleted one drops its cards), then re-judge."""
+        """Reload the topic files CHANGED (a deleted one drops its cards), then re-judge. A file
+        that no longer loads keeps its last good cards, marked stale, beside its error."""
         for path in changed:
             path = Path(path)
             if not self.watches(path):
                 continue
-            self.files.pop(path, None)
+            good = self.files.pop(path, None)
             self.file_errors.pop(path, None)
+            self.stale.discard(path)
             if not path.is_file():
                 continue
             try:
@@ -113,6 +118,9 @@ class Workspace:
                 self.file_errors[path] = tuple(e.errors)
             except CardError as e:
                 self.file_errors[path] = (e,)
+            if good and path in self.file_errors:
+                self.files[path] = good
+                self.stale.add(path)
         return self._refresh()
 
     def deck_dir(self, path: Path) -> Path:
@@ -178,7 +186,9 @@ class Workspace:
         return sorted(set(self.files) | set(self.file_errors))
 
     def _refresh(self, force_errors: bool = False) -> Update:
-        errors = [e for path in sorted(self.file_errors) for e in self.file_errors[path]]
+        self.missing = [p for p in self.paths if not p.exists()]
+        errors = [CardError("does not exist yet: its cards show here once it is created", p) for p in self.missing]
+        errors += [e for path in sorted(self.file_errors) for e in self.file_errors[path]]
         every: list[Card] = []
         first: dict[str, Card] = {}
         for path in sorted(self.files):
@@ -201,6 +211,9 @@ class Workspace:
         self._ask_api(cards)
         repeats = checks.first_asked(cards)
         entries = {card.id: self._entry(card, repeats.get(card.id)) for card in cards}
+        for card in cards:
+            if card.file in self.stale:
+                entries[card.id] = replace(entries[card.id], stale=True)
 
         old = self.entries
         changed = frozenset(i for i, e in entries.items() if old.get(i) != e)
@@ -217,14 +230,8 @@ class Workspace:
     def _entry(self, card: Card, repeated: Card | None) -> Entry:
         outcome = None
         holds = card.holds_for(self.tensorflow)
-        if not holds:  # checked first, as `verify` does: a concept card's claim is about versions too
-            verdict = Verdict(card.id, "skipped",
-                              f"holds for TensorFlow {card.tensorflow}; this is {self.tensorflow}")
-        elif card.code is None:
-            verdict = Verdict(card.id, "no-code", "a concept card: nothing to run")
-        elif card.skip is not None:
-            verdict = Verdict(card.id, "skipped", card.skip)
-        else:
+        verdict = not_run(card, self.tensorflow)  # as `verify` judges a card that does not run
+        if verdict is None:
             key = self._keys.get(card)
             if key is None:
                 key = self._keys[card] = card_key(card, self.memory, self.interpreter)
