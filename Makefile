@@ -42,6 +42,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/bench_pdf.py
 	$(BIN)/python bench/bench_strict.py
 	$(BIN)/python bench/bench_serve.py
+	$(BIN)/python bench/bench_sandbox.py
 
 clean:
 	rm -rf build/* $(VENV)

@@ -105,6 +105,7 @@ class Runner:
         return message
 
     def _malformed(self, what: str, line: bytes) -> RunnerError:
+        line = line.rstrip(b"\n")
         shown = line[:60].decode("utf-8", "backslashreplace").encode("unicode_escape").decode("ascii")
         return RunnerError(f"the TensorFlow runner sent {what}: {shown}{'...' if len(line) > 60 else ''}")
 
