@@ -160,8 +160,6 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
         return verdict("failed", "printed too much output (more than 1 MiB): killed")
     if status == "malformed":
         return verdict("failed", "its process sent a malformed result", f"({outcome.get('reason', '')})")
-    if status == "cancelled":
-        return verdict("failed", "its run was cancelled")
     if status == "crashed":
         if "signal" in outcome:
             why = f"the card's process was killed by {outcome['signal']}"
