@@ -144,6 +144,14 @@ sys.stdin.read()
 """
 
 
+def fake_python(root: Path, line: str) -> Path:
+    """An "interpreter" whose fork server sends LINE (a Python expression) after the ready line."""
+    fake = root / "fake-python"
+    fake.write_text(FAKE_SERVER.format(python=sys.executable, line=line))
+    fake.chmod(0o755)
+    return fake
+
+
 @pytest.mark.parametrize("line, says", [
     ("'not json at all'", "a line that is not JSON: not json at all"),
     ("'[1, 2]'", "a line that is not a JSON object"),
@@ -155,11 +163,8 @@ sys.stdin.read()
      "an outcome that breaks the schema (unknown status 'won')"),
 ])
 def test_a_malformed_line_from_the_server_is_one_clear_error(tmp_path, line, says):
-    fake = tmp_path / "fake-python"
-    fake.write_text(FAKE_SERVER.format(python=sys.executable, line=line))
-    fake.chmod(0o755)
     deck(tmp_path, {"one": ("print(1)", "1")})
-    proc = tfcards("verify", "--no-cache", "--python", str(fake), cwd=tmp_path)
+    proc = tfcards("verify", "--no-cache", "--python", str(fake_python(tmp_path, line)), cwd=tmp_path)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: the TensorFlow runner sent {says}"), proc.stderr
@@ -239,7 +244,7 @@ def test_a_huge_exception_warnings_and_stderr_are_cut_in_the_card_and_tfcards_st
 @pytest.fixture
 def serving(tmp_path):
     """Start `tfcards serve --jobs 1` on the deck under tmp_path; yields a function reading
-    each card's status off the deck page."""
+    each card's status off the deck page (and with `page=True`, the page itself)."""
     procs = []
 
     def start(*args: str):
@@ -251,9 +256,11 @@ def serving(tmp_path):
         url = re.search(r"http://127\.0\.0\.1:\d+/", line)
         assert url, line + proc.stderr.read()
 
-        def status() -> dict[str, str]:
-            page = urllib.request.urlopen(url.group(0), timeout=30).read().decode()
-            return dict(re.findall(r'id="card-([\w-]+)" class="card-row" data-id="[\w-]+" data-status="(\w+)"', page))
+        def status(page: bool = False):
+            html = urllib.request.urlopen(url.group(0), timeout=30).read().decode()
+            if page:
+                return html
+            return dict(re.findall(r'id="card-([\w-]+)" class="card-row" data-id="[\w-]+" data-status="(\w+)"', html))
         return status
 
     yield start
@@ -295,3 +302,13 @@ def test_serve_cancels_the_run_of_a_card_that_changed(tmp_path, serving):
                                                                          "print(2)"))
     wait_for(lambda: status().get("stuck") == "passed", 60)
     assert time.monotonic() - start < 60
+
+
+def test_serve_shows_a_malformed_server_line_and_serves_on(tmp_path, serving):
+    """The reader thread does not die on a line that is not JSON: the page says what the server
+    sent, and keeps being served."""
+    deck(tmp_path, {"one": ("print(1)", "1")})
+    status = serving("--no-cache", "--python", str(fake_python(tmp_path, "'not json at all'")))
+    page = wait_for(lambda: (html := status(page=True)) and "The TensorFlow fork server stopped" in html and html, 60)
+    assert "the TensorFlow runner sent a line that is not JSON: not json at all" in page
+    assert status() == {"one": "running"}
