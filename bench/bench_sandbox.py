@@ -5,7 +5,9 @@
 Each round runs `verify --no-cache --sandbox` and `verify --no-cache --no-sandbox` on cards/
 (alternated, the first of each pair swapped every round, so a machine growing busier does not
 favour one side); the medians and their ratio are printed. Target: at most 1.05x
-(docs/benchmarks.md records the figures).
+(docs/benchmarks.md records the figures). Then the sandbox's fixed cost alone: the fork server
+started until it has imported TensorFlow and run one trivial card, confined and not, alternated
+over --starts rounds.
 """
 from __future__ import annotations
 
@@ -32,9 +34,20 @@ def timed(*args: str) -> tuple[float, str]:
     return elapsed, summary
 
 
+def started(sandbox: bool) -> float:
+    """Seconds from starting a fork server to the outcome of one trivial card."""
+    from generator.runner import Runner
+
+    begin = time.perf_counter()
+    with Runner(1, sandbox=sandbox) as runner:
+        runner.run([{"key": "k", "code": "print(1)", "timeout": 60}], lambda outcome: None)
+    return time.perf_counter() - begin
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--jobs", default=None, help="--jobs for verify [default: its own default]")
     args = parser.parse_args()
     extra = ["--jobs", args.jobs] if args.jobs else []
@@ -49,7 +62,15 @@ def main() -> None:
             print(f"  round {i + 1} {flag:13} {seconds:6.2f} s   {summaries[flag]}", flush=True)
     confined, bare = statistics.median(times["--sandbox"]), statistics.median(times["--no-sandbox"])
     print(f"cold verify, shipped deck: sandboxed {confined:6.2f} s   not sandboxed {bare:6.2f} s   "
-          f"ratio {confined / bare:.3f}x (target <= 1.05x)")
+          f"ratio {confined / bare:.3f}x (target <= 1.05x)", flush=True)
+    sys.path.insert(0, str(ROOT))
+    starts: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(args.starts):
+        for sandbox in ((True, False) if i % 2 == 0 else (False, True)):
+            starts[sandbox].append(started(sandbox))
+    confined, bare = statistics.median(starts[True]), statistics.median(starts[False])
+    print(f"fork server to a first outcome: sandboxed {confined:5.2f} s   not sandboxed {bare:5.2f} s   "
+          f"difference {confined - bare:+.3f} s ({args.starts} alternated rounds)")
 
 
 if __name__ == "__main__":
