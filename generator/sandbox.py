@@ -129,9 +129,10 @@ def _inside(inner: str, outer: str) -> bool:
 @lru_cache(maxsize=None)
 def _python_paths(python: str) -> list[str]:
     """PYTHON's prefixes and import path, without PYTHONPATH (the user's own, not the interpreter's)."""
-    if os.path.abspath(python) == os.path.abspath(sys.executable) and not os.environ.get("PYTHONPATH"):
-        return sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *filter(None, sys.path)}
-                      - {os.getcwd()})
+    if os.path.abspath(python) == os.path.abspath(sys.executable):  # this one: no process to start
+        user = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+        return sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                       *(os.path.abspath(p) for p in sys.path if p)} - user - {os.getcwd()})
     try:
         proc = subprocess.run([python, "-E", "-c", PATHS_PROBE], capture_output=True, text=True, timeout=60,
                               cwd="/")
