@@ -55,6 +55,7 @@ bench: system-test $(VENV)/.test
 	$(BIN)/python bench/bench_pdf.py
 	$(BIN)/python bench/bench_strict.py
 	$(BIN)/python bench/bench_serve.py
+	$(BIN)/python bench/bench_sandbox.py
 
 clean:
 	rm -rf build/* $(VENV)

@@ -47,7 +47,7 @@ def stamps_file(paths: Sequence[Path]) -> Path:
 def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: str = "tensorflow",
           templates_dir: Path | None = None, jobs: int | None = None, cache: Cache | None = None,
           stamps_path: Path | None = None, pdf_options: dict | None = None, strict: bool = False,
-          python: str | None = None,
+          python: str | None = None, sandbox: bool = False,
           progress: Callable[[Card, Verdict], None] | None = None,
           on_start: Callable[[Card], None] | None = None) -> BuildResult:
     """Verify CARDS, refuse if any fails (with STRICT, a strict-check finding fails a card), then
@@ -55,8 +55,8 @@ def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: 
     if formats in ("apkg", "all"):
         from .anki import Stamps
         Stamps.check(stamps_path)  # a bad stamps file is bad input: say so before running anything
-    report = verify(cards, jobs=jobs, cache=cache, strict=strict, python=python, progress=progress,
-                    on_start=on_start)
+    report = verify(cards, jobs=jobs, cache=cache, strict=strict, python=python, sandbox=sandbox,
+                    progress=progress, on_start=on_start)
     if report.failed:
         raise BuildRefused(report)
     written: list[Path] = []

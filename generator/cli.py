@@ -43,6 +43,10 @@ def running(multiple_pythons: bool = False):
     """Options of every command that verifies cards (matrix takes --python once per version)."""
     def decorate(f):
         f = python_option(multiple_pythons)(f)
+        f = click.option("--sandbox/--no-sandbox", "sandbox", default=None,
+                         help="Run the cards confined by bubblewrap: no network, no home directory, no "
+                              "deck sources, read-only files (docs/security.md). Default: confined where "
+                              "bubblewrap works; --sandbox demands it; --no-sandbox for decks you trust.")(f)
         f = click.option("--strict", is_flag=True,
                          help="Fail cards whose prose breaks a strict check (api, deprecated, grounded, "
                               "atomic, duplicate, spoiler); without it findings are warnings.")(f)
@@ -75,6 +79,23 @@ def _output_file(ctx, param, value: Path | None) -> Path | None:
         raise click.BadParameter(f"'{value}' looks like a topic file; {param.opts[0]} writes a report there "
                                  "(give it a .json or .xml name)", ctx, param)
     return value
+
+
+def _sandboxed(want: bool | None) -> bool:
+    """Whether the cards run confined: --no-sandbox never, --sandbox always (bad input where
+    bubblewrap cannot), by default wherever it works, with one warning where it cannot."""
+    if want is False:
+        return False
+    from .errors import CardError
+    from .sandbox import INSTALL, unavailable
+
+    why = unavailable()
+    if why is None:
+        return True
+    if want:
+        raise CardError(f"--sandbox: {why}; {INSTALL}")
+    click.secho(f"warning: cards run without a sandbox: {why}; {INSTALL}", fg="yellow", err=True)
+    return False
 
 
 def _select(paths, topics, tags) -> list[Card]:
@@ -119,7 +140,7 @@ def _progress(cards: list[Card], label: str, clock: Callable[[], float] = time.m
 
 
 def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: bool = False,
-            strict: bool = False, python: str | None = None):
+            strict: bool = False, python: str | None = None, sandbox: bool | None = None):
     from .cache import Cache
     from .runner import RunnerError
     from .verify import verify
@@ -127,7 +148,7 @@ def _verify(cards: list[Card], jobs, no_cache: bool, cache_dir: Path, rerun: boo
     with _progress([c for c in cards if c.runs], "Verifying") as callbacks:
         try:
             return verify(cards, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
-                          rerun=rerun, strict=strict, python=python, **callbacks)
+                          rerun=rerun, strict=strict, python=python, sandbox=_sandboxed(sandbox), **callbacks)
         except RunnerError as e:
             raise click.ClickException(str(e)) from None
 
@@ -168,8 +189,9 @@ def _summary(report, updated: int = 0) -> str:
         parts.append(f"{report.count('no-code')} without code")
     cached = sum(v.cached for v in report.verdicts)
     seconds = f"{report.seconds:.1f}" if report.seconds >= 0.1 else f"{report.seconds:.2f}"
+    confined = "sandboxed" if report.sandboxed else "not sandboxed"
     return (f"{', '.join(parts)} in {seconds} s "
-            f"(TensorFlow {report.tensorflow}{f', {cached} cached' if cached else ''})")
+            f"(TensorFlow {report.tensorflow}{f', {cached} cached' if cached else ''}, {confined})")
 
 
 def _write_report(path: Path, cards: list[Card], report) -> None:
@@ -239,14 +261,15 @@ def main() -> None:
               help="Also write the verdicts and findings as JSON to this file.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write a JUnit XML report (one test case per card) to this file.")
-def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, update, report_path,
+def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandbox, update, report_path,
            junit_path) -> None:
     """Run every card's example and check its claimed output.
 
     Exit status: 0 all verified, 1 some card failed, 2 bad input.
     """
     cards = _select(paths, topics, tags)
-    report = _verify(cards, jobs, no_cache, cache_dir, rerun=update, strict=strict, python=python)
+    report = _verify(cards, jobs, no_cache, cache_dir, rerun=update, strict=strict, python=python,
+                     sandbox=sandbox)
     updated, refused = 0, {}
     if update:
         from .update import apply, plan
@@ -281,7 +304,8 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, updat
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write every card's verdict per version as JSON to this file.")
 @click.option("--by-topic", is_flag=True, help="Also show, per topic, how many cards hold on each version.")
-def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, report_path, by_topic) -> None:
+def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandbox, report_path,
+           by_topic) -> None:
     """Verify the cards under several TensorFlows (one --python each) and show where they differ.
 
     Exit status: 1 if a card fails on a version its `tensorflow` range says it holds for.
@@ -295,7 +319,8 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
         raise click.UsageError("give each interpreter to compare with --python (at least one)")
     cards = _select(paths, topics, tags)
     try:
-        result = run_matrix(cards, python, jobs=jobs, cache=None if no_cache else Cache(cache_dir), strict=strict)
+        result = run_matrix(cards, python, jobs=jobs, cache=None if no_cache else Cache(cache_dir), strict=strict,
+                            sandbox=_sandboxed(sandbox))
     except RunnerError as e:
         raise click.ClickException(str(e)) from None
     for label, report in zip(result.versions, result.reports):
@@ -366,8 +391,8 @@ def _list_tags(cards: list[Card]) -> None:
 @click.option("--stamps", "stamps_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Where the Anki notes' modification times are kept [default: anki-stamps.json beside the "
                    "cards]; another file builds a copy of a deck without rewriting its committed one.")
-def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, formats, out_dir, templates_dir,
-          layout, paper, card_size, flip, stamps_path) -> None:
+def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandbox, formats, out_dir,
+          templates_dir, layout, paper, card_size, flip, stamps_path) -> None:
     """Verify the selected cards, then render them to an Anki deck and/or a PDF.
 
     Nothing is written if any selected card fails verification (exit 1).
@@ -385,7 +410,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
                 stamps_path=stamps_path or stamps_file(_paths(paths)), strict=strict, python=python,
-                pdf_options=pdf_options, **callbacks)
+                sandbox=_sandboxed(sandbox), pdf_options=pdf_options, **callbacks)
         except BuildRefused as e:
             _report_failures(cards, e.report)
             click.echo(_summary(e.report))
@@ -415,7 +440,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
 @click.option("--card-size", type=click.Choice(["business", "3x5", "4x6"]), default="3x5", show_default=True,
               help="Card size preset of the printed preview.")
 def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_dir, strict, python,
-          templates_dir, card_size) -> None:
+          sandbox, templates_dir, card_size) -> None:
     """Serve a live page of the cards: verdicts, diffs, findings and previews, updated on save.
 
     Open the printed URL; edits to the card files show within a second, without reloading.
@@ -423,10 +448,12 @@ def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_d
     from .cache import Cache
     from .serve import serve as run_serve
 
+    confined = _sandboxed(sandbox)
     run_serve(_paths(paths), topics=topics, tags=tags, host=host, port=port, open_browser=open_browser,
               jobs=jobs, cache=None if no_cache else Cache(cache_dir), templates_dir=templates_dir,
-              card_size=card_size, python=python, strict=strict,
-              announce=lambda url: click.echo(f"serving {url}  (Ctrl-C stops)"))
+              card_size=card_size, python=python, strict=strict, sandbox=confined,
+              announce=lambda url: click.echo(f"serving {url}  ({'sandboxed' if confined else 'not sandboxed'}"
+                                              "; Ctrl-C stops)"))
 
 
 @main.command()

@@ -55,9 +55,10 @@ class Matrix:
 
 
 def matrix(cards: Sequence[Card], pythons: Sequence[str], *, jobs: int | None = None,
-           cache: Cache | None = None, strict: bool = False) -> Matrix:
-    """Verify CARDS under each interpreter of PYTHONS."""
-    reports = tuple(verify(cards, jobs=jobs, cache=cache, strict=strict, python=python) for python in pythons)
+           cache: Cache | None = None, strict: bool = False, sandbox: bool = False) -> Matrix:
+    """Verify CARDS under each interpreter of PYTHONS (with SANDBOX, each confined)."""
+    reports = tuple(verify(cards, jobs=jobs, cache=cache, strict=strict, python=python, sandbox=sandbox)
+                    for python in pythons)
     return Matrix(tuple(cards), reports)
 
 

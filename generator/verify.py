@@ -25,6 +25,7 @@ class Report:
     seconds: float
     outcomes: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
     api: Mapping[str, str | None] = field(default_factory=dict, repr=False, compare=False)  # name lookups
+    sandboxed: bool = False  # the cards that ran were confined (sandbox.py)
 
     def count(self, status: str) -> int:
         return sum(v.status == status for v in self.verdicts)
@@ -40,7 +41,7 @@ def default_jobs() -> int:
 
 def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | None = None,
            rerun: bool = False, memory: int = DEFAULT_MEMORY, strict: bool = False,
-           python: str | None = None,
+           python: str | None = None, sandbox: bool = False,
            progress: Callable[[Card, Verdict], None] | None = None,
            on_start: Callable[[Card], None] | None = None) -> Report:
     """Verdicts for CARDS, each with its strict-check findings (with STRICT, a finding fails the
@@ -48,7 +49,8 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
     run before `--update` rewrites the card); TensorFlow is only imported (in a separate
     fork server) when some card or name lookup has to run. PROGRESS hears of every card that
     `runs`, ON_START of each card as its run begins. PYTHON names another interpreter (with
-    TensorFlow) to run the cards in; the default is this one."""
+    TensorFlow) to run the cards in; the default is this one. With SANDBOX the cards run
+    confined by bubblewrap (sandbox.py)."""
     start = time.monotonic()
     interpreter = probe(python)
     tf = interpreter.tensorflow
@@ -84,8 +86,9 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
                      "memory": memory} for c in to_run]
         if unknown:
             job_list.append({"key": API_JOB, "resolve": unknown, "timeout": 300, "memory": memory})
-        with Runner(jobs or default_jobs(), interpreter.python) as runner:
+        with Runner(jobs or default_jobs(), interpreter.python, sandbox) as runner:
             def received(outcome: dict) -> None:
+                # The runner checked OUTCOME: its key is one of ours, answered once.
                 if outcome["key"] == API_JOB:
                     found = outcome.get("value") or {}
                     for name in unknown:
@@ -105,7 +108,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             tf = runner.tf_version or tf
 
     final = _with_findings(cards, verdicts, outcomes, api, tf, strict)
-    return Report(final, tf, time.monotonic() - start, outcomes, api)
+    return Report(final, tf, time.monotonic() - start, outcomes, api, sandbox)
 
 
 def not_run(card: Card, tf: str) -> Verdict | None:
@@ -183,6 +186,8 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
                        f"printed before the timeout:\n{printed}" if printed.strip() else "")
     if status == "flood":
         return verdict("failed", "printed too much output (more than 1 MiB): killed")
+    if status == "malformed":
+        return verdict("failed", "its process sent a malformed result", f"({outcome.get('reason', '')})")
     if status == "crashed":
         if "signal" in outcome:
             why = f"the card's process was killed by {outcome['signal']}"
@@ -213,7 +218,10 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
 def format_traceback(card: Card, exc: dict) -> str:
     """The card's own frames, pointing at real lines of the topic file."""
     lines = ["Traceback (most recent call last):"]
-    for frame in exc.get("frames", []):
+    frames = exc.get("frames", [])
+    for i, frame in enumerate(frames):
+        if i == len(frames) // 2 and exc.get("frames_dropped"):
+            lines.append(f"  [... {exc['frames_dropped']} more frames dropped]")
         source, first = (card.setup, card.setup_line) if frame["file"] == "setup" else (card.code, card.code_line)
         where = first + frame["line"] - 1 if first else frame["line"]
         lines.append(f'  File "{display_path(card.file)}", line {where}, in {frame["name"]}')

@@ -6,10 +6,15 @@ imported TensorFlow but never ran an op starts in milliseconds with pristine sta
 context, no thread pools yet, seeds freshly set), and whatever it does dies with it.
 
 Protocol (JSON lines): jobs arrive on stdin, `{"key", "setup", "code", "timeout", "memory"}`
-(or `{"key", "resolve": [names]}` to look TensorFlow names up, see apinames.py); results
-leave on the original stdout, `{"key", "status", "stdout", "stderr", "exception", "warnings",
-...}` in completion order, each job announced by `{"started": key}` when its child forks.
+(or `{"key", "resolve": [names]}` to look TensorFlow names up, see apinames.py), and
+`{"cancel": key}` kills that job (or drops it if it has not started); results leave on the
+original stdout, `{"key", "status", "stdout", "stderr", "exception", "warnings", ...}` in
+completion order, one per job, each job announced by `{"started": key}` when its child forks.
 The first line out is `{"ready": true, "tensorflow": "<version>"}`.
+
+The trust boundary (docs/security.md, section 2): a child sees only its own stdin (/dev/null),
+stdout, stderr and result pipe (fd 3); its result is one message checked by `channel.py`; the
+key, the status and the captured output of every outcome come from this server's own table.
 This module is run as `python -m generator.zygote` by `runner.py`; never import it in the
 main process (it imports TensorFlow).
 """
@@ -31,12 +36,12 @@ import time
 import traceback
 import warnings
 
+from generator import channel
 from generator.apinames import resolve
+from generator.channel import STDERR_CAP, STDERR_KEEP, STDOUT_CAP
 
-STDOUT_CAP = 1 << 20  # a card printing more than this is a flood: killed and failed
-STDERR_KEEP = 64 << 10  # stderr is only shown to humans: keep the head
-STDERR_CAP = 16 << 20
 SETUP_FILE, CODE_FILE = "<tfcards-setup>", "<tfcards-code>"
+RESULT_FD = 3  # the child's result pipe, the only descriptor it has besides 0, 1 and 2
 
 
 def _prepare_tensorflow():
@@ -54,13 +59,32 @@ def _prepare_tensorflow():
     return tf, np
 
 
-def _die_with_parent() -> None:
-    """Linux: get SIGKILL when our parent dies, so an interrupted run leaves no orphans."""
+def _prctl(option: int, value: int) -> None:
+    """Linux's prctl; elsewhere nothing (the server's stdin EOF still stops it)."""
     try:
         import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the server's stdin EOF still stops it
+        ctypes.CDLL(None, use_errno=True).prctl(option, value)
+    except (OSError, AttributeError):
         pass
+
+
+def _die_with_parent() -> None:
+    """Get SIGKILL when our parent dies, so an interrupted run leaves no orphans."""
+    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _only_own_descriptors(out_w: int, err_w: int, res_w: int) -> int:
+    """Make 0 /dev/null, 1 and 2 the card's output pipes and RESULT_FD its result pipe, and close
+    every other descriptor the server holds (its channel to tfcards, its siblings' pipes): a card
+    can then reach no channel but its own. Returns RESULT_FD."""
+    import fcntl
+
+    keep = [os.open(os.devnull, os.O_RDONLY), out_w, err_w, res_w]
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in keep]  # above 0-3: no dup2 clobbers another
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
+    os.closerange(RESULT_FD + 1, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1 << 16)
+    return RESULT_FD
 
 
 def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -> None:
@@ -68,10 +92,7 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
     try:
         _die_with_parent()
         os.setsid()  # own process group: a timeout kills whatever the card spawned too
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
+        res_w = _only_own_descriptors(out_w, err_w, res_w)
         sys.stdout.reconfigure(line_buffering=True)  # a card killed at its timeout keeps what it printed
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if job.get("memory"):
@@ -85,31 +106,51 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         # since (by library code), so reset them here: microseconds, where TF's path costs 12 ms.
         random.seed(0)
         np.random.seed(0)
-        result: dict = {"exception": None, "warnings": _capture_warnings()}
+        seen = _capture_warnings()
+        value = exception = None
         if "resolve" in job:
-            result["value"] = resolve(job["resolve"])
-            job = {"code": None}
-        namespace = {"__name__": "__main__", "__builtins__": __builtins__, "tf": tf, "np": np}
-        try:
-            for source, filename in ((job.get("setup"), SETUP_FILE), (job["code"], CODE_FILE)):
-                if source:
-                    # inspect.getsource (so AutoGraph, which converts a tf.function's Python
-                    # control flow) reads the card's lines from here.
-                    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-                    exec(compile(source, filename, "exec", dont_inherit=True), namespace)
-        except BaseException as e:  # the card's own exception is data, whatever it is
-            result["exception"] = _describe(e)
+            value = {name: why if why is None else channel.cut(why, channel.WARNING_CAP, "lookup answer")
+                     for name, why in resolve(job["resolve"]).items()}
+        else:
+            exception = _run(job, tf, np)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except BaseException:  # a card may have closed or replaced its streams
                 pass
-        os.write(res_w, json.dumps(result).encode())
+        # The one message this process sends back, every field cut to channel.py's caps here,
+        # before it leaves; the server checks it against the same schema (channel.check_result).
+        result: dict = {"exception": exception, "warnings": channel.cut_warnings(seen)}
+        if value is not None:
+            result["value"] = value
+        _send(res_w, json.dumps(result).encode())
         for fd in (0, 1, 2, res_w):  # EOF now: the server reports us before our teardown ends
             os.close(fd)
         os._exit(0)
     except BaseException:
         os._exit(70)
+
+
+def _run(job: dict, tf, np) -> dict | None:
+    """Run the card's setup and code; its exception (described), or None."""
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "tf": tf, "np": np}
+    try:
+        for source, filename in ((job.get("setup"), SETUP_FILE), (job.get("code"), CODE_FILE)):
+            if source:
+                # inspect.getsource (so AutoGraph, which converts a tf.function's Python
+                # control flow) reads the card's lines from here.
+                linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+                exec(compile(source, filename, "exec", dont_inherit=True), namespace)
+    except BaseException as e:  # the card's own exception is data, whatever it is
+        return _describe(e)
+    return None
+
+
+def _send(fd: int, data: bytes) -> None:
+    """Write all of DATA (a pipe write may be partial)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _capture_warnings() -> list[str]:
@@ -120,7 +161,8 @@ def _capture_warnings() -> list[str]:
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
         text = str(message).strip()
-        seen.append(f"{category.__name__}: {text.splitlines()[0] if text else ''}")
+        if len(seen) <= 10 * channel.WARNINGS_MAX:  # a warning loop must not grow this list forever
+            seen.append(f"{category.__name__}: {text.splitlines()[0] if text else ''}")
         show(message, category, filename, lineno, file, line)
 
     class Deprecations(logging.Handler):
@@ -129,7 +171,7 @@ def _capture_warnings() -> list[str]:
                 text = record.getMessage().strip()
             except Exception:  # a malformed log call is not ours to report
                 return
-            if "deprecat" in text.lower():
+            if "deprecat" in text.lower() and len(seen) <= 10 * channel.WARNINGS_MAX:
                 seen.append(text.splitlines()[0])
 
     warnings.showwarning = showwarning
@@ -138,17 +180,25 @@ def _capture_warnings() -> list[str]:
 
 
 def _describe(e: BaseException) -> dict:
+    """The card's exception as the channel carries it, cut to its caps."""
     frames = [
-        {"file": "setup" if f.filename == SETUP_FILE else "code", "line": f.lineno, "name": f.name}
+        {"file": "setup" if f.filename == SETUP_FILE else "code", "line": f.lineno or 0,
+         "name": channel.cut(str(f.name), channel.NAME_CAP - channel.NOTE_ROOM, "name")}
         for f in traceback.extract_tb(e.__traceback__)
         if f.filename in (SETUP_FILE, CODE_FILE)
     ]
+    frames, dropped = channel.cut_frames(frames)
     try:
         message = str(e)
     except BaseException:
         message = "<unprintable>"
-    return {"type": type(e).__name__, "mro": [c.__name__ for c in type(e).__mro__],
-            "message": message, "frames": frames}
+    names = [channel.cut(str(c.__name__), channel.NAME_CAP - channel.NOTE_ROOM, "name")
+             for c in type(e).__mro__][:channel.MRO_MAX]
+    out = {"type": names[0], "mro": names, "frames": frames,
+           "message": channel.cut(message, channel.MESSAGE_CAP, "message")}
+    if dropped:
+        out["frames_dropped"] = dropped
+    return out
 
 
 def _address_space() -> int:
@@ -165,12 +215,14 @@ class _Running:
         self.start = time.monotonic()
         self.deadline = self.start + float(job.get("timeout", 60))
         self.data = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
-        self.killed: str | None = None
+        self.killed: str | None = None  # timeout, flood, malformed or cancelled
+        self.malformed = ""  # why its result broke the channel's schema
         self.stderr_seen = 0
 
 
 def serve() -> None:
     _die_with_parent()
+    _prctl(4, 0)  # PR_SET_DUMPABLE: a card (same user) cannot ptrace us or read our memory
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # ...with SIGTERM: clean up, then exit
     proto = os.fdopen(os.dup(1), "w", buffering=1)
@@ -222,7 +274,9 @@ def _loop(proto, sel, wake_r, pending, running, exiting, tf, np, jobs_max) -> No
                     continue
                 inbuf += chunk
                 *lines, inbuf = inbuf.split(b"\n")
-                pending.extend(json.loads(line) for line in lines if line.strip())
+                for line in lines:
+                    if line.strip():
+                        _take(json.loads(line), pending, running, proto)
             else:
                 _read(key.data, key.fd, sel)
         now = time.monotonic()
@@ -245,6 +299,21 @@ def _loop(proto, sel, wake_r, pending, running, exiting, tf, np, jobs_max) -> No
         exiting = [pid for pid in exiting if not os.waitpid(pid, os.WNOHANG)[0]]
     for pid in exiting:
         os.waitpid(pid, 0)
+
+
+def _take(job: dict, pending: list[dict], running: dict[int, _Running], proto) -> None:
+    """A line from tfcards: a job to queue, or a cancel (kill the job's child, or drop it unstarted:
+    either way its one outcome says `cancelled`)."""
+    if "cancel" not in job:
+        pending.append(job)
+        return
+    for child in running.values():
+        if child.job["key"] == job["cancel"] and child.killed is None:
+            _kill(child, "cancelled")
+    for queued in [j for j in pending if j["key"] == job["cancel"]]:
+        pending.remove(queued)
+        proto.write(json.dumps({"key": queued["key"], "status": "cancelled", "seconds": 0.0,
+                                "stdout": "", "stderr": ""}) + "\n")
 
 
 def _start(job: dict, sel: selectors.BaseSelector, tf, np) -> _Running:
@@ -291,6 +360,10 @@ def _read(child: _Running, fd: int, sel: selectors.BaseSelector) -> None:
             _kill(child, "flood")
         return
     child.data[name] += chunk
+    if name == "result" and len(child.data["result"]) > channel.RESULT_CAP and child.killed is None:
+        child.malformed = f"more than {channel.RESULT_CAP} bytes"
+        del child.data["result"][:]
+        _kill(child, "malformed")
     if name == "stdout" and len(child.data["stdout"]) > STDOUT_CAP:
         del child.data["stdout"][STDOUT_CAP:]
         if child.killed is None:
@@ -341,14 +414,22 @@ def _finish(child: _Running, status: int, rusage) -> dict:
     if child.killed:
         out["status"] = child.killed
     elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and child.data["result"]:
-        out["status"] = "completed"
-        out.update(json.loads(child.data["result"]))
+        try:
+            result = channel.check_result(bytes(child.data["result"]), child.job)
+        except channel.Malformed as e:
+            child.malformed = str(e)
+            out["status"] = "malformed"
+        else:  # only the child's own fields: key, status and output are ours
+            out["status"] = "completed"
+            out.update((name, result[name]) for name in channel.RESULT_FIELDS if name in result)
     elif os.WIFSIGNALED(status):
         out["status"] = "crashed"
         out["signal"] = signal.Signals(os.WTERMSIG(status)).name
     else:
         out["status"] = "crashed"
         out["exit_code"] = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    if out["status"] == "malformed":
+        out["reason"] = child.malformed
     return out
 
 

@@ -149,13 +149,18 @@ def serving(project: Path, *args: str):
         assert match, line + proc.stderr.read()
         yield match.group(0), proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            pytest.fail("tfcards serve did not stop within 20 s of Ctrl-C")
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Ctrl-C a `tfcards serve`: it must stop cleanly within TIMEOUT seconds."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"tfcards serve did not stop within {timeout:g} s of Ctrl-C")
     assert proc.returncode == 0, proc.stderr.read()
 
 

@@ -28,12 +28,12 @@ PORT = 8000  # when none is given; taken, any free port
 def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[str] = (), host: str = HOST,
           port: int | None = None, open_browser: bool = False, jobs: int | None = None, cache: Cache | None = None,
           templates_dir: Path | None = None, card_size: str | None = None, python: str | None = None,
-          strict: bool = False, announce: Callable[[str], None] = print) -> None:
+          strict: bool = False, sandbox: bool = False, announce: Callable[[str], None] = print) -> None:
     """Serve the cards under PATHS at http://HOST:PORT/ until interrupted (PORT 0: any free port;
     None: 8000, or any free port if 8000 is taken),
     run under PYTHON's TensorFlow (default: this one); with STRICT a strict-check finding fails a
-    card, as `verify --strict` does. ANNOUNCE hears the URL once the server
-    listens and watches."""
+    card, as `verify --strict` does; with SANDBOX the cards run confined (sandbox.py). ANNOUNCE
+    hears the URL once the server listens and watches."""
     from ..interpreter import probe
     from ..verify import default_jobs
     from . import app
@@ -61,7 +61,8 @@ def serve(paths: Sequence[Path], *, topics: Sequence[str] = (), tags: Sequence[s
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await app.run(workspace, sock, jobs=jobs or default_jobs(), templates_dir=templates_dir,
-                      card_size=card_size, started=started, stop=stop, python=interpreter.python, host=host)
+                      card_size=card_size, started=started, stop=stop, python=interpreter.python, host=host,
+                      sandbox=sandbox)
 
     with sock:
         asyncio.run(main())

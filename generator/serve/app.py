@@ -87,10 +87,11 @@ class Server:
 
     def __init__(self, ws_factory: Callable[[Callable[[dict], None]], Workspace], *, jobs: int,
                  templates_dir: Path | None = None, card_size: str | None = None,
-                 python: str | None = None) -> None:
+                 python: str | None = None, sandbox: bool = False) -> None:
         self.loop = asyncio.get_running_loop()
         self.jobs = jobs
         self.python = python
+        self.sandbox = sandbox
         self._inbox: list[dict] = []
         self.runner = self._new_runner()
         self.ws = ws_factory(self._submit)
@@ -109,7 +110,8 @@ class Server:
         return WarmRunner(
             self.jobs,
             on_result=lambda outcome: self.loop.call_soon_threadsafe(self._received, outcome),
-            on_died=lambda error: self.loop.call_soon_threadsafe(self._died, error), python=self.python)
+            on_died=lambda error: self.loop.call_soon_threadsafe(self._died, error), python=self.python,
+            sandbox=self.sandbox)
 
     def _submit(self, job: dict) -> None:
         self.runner.submit(job)
@@ -339,10 +341,12 @@ async def _send(response: web.StreamResponse, data: dict) -> None:
 
 async def run(ws_factory, sock: socket.socket, *, jobs: int, templates_dir: Path | None = None,
               card_size: str | None = None, started: Callable[[Server], None] | None = None,
-              stop: asyncio.Event | None = None, python: str | None = None, host: str | None = None) -> None:
+              stop: asyncio.Event | None = None, python: str | None = None, host: str | None = None,
+              sandbox: bool = False) -> None:
     """Serve on SOCK (bound to HOST: default its address) until STOP is set (or the task is
-    cancelled); cards run under PYTHON."""
-    server = Server(ws_factory, jobs=jobs, templates_dir=templates_dir, card_size=card_size, python=python)
+    cancelled); cards run under PYTHON (with SANDBOX, confined)."""
+    server = Server(ws_factory, jobs=jobs, templates_dir=templates_dir, card_size=card_size, python=python,
+                    sandbox=sandbox)
     address, port = sock.getsockname()[:2]
     hosts = Hosts(address if host is None else host, port)
     runner = web.AppRunner(make_app(server, hosts), handle_signals=False, shutdown_timeout=2)

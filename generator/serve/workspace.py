@@ -2,7 +2,9 @@
 verdict and strict-check findings kept current, re-running only cards whose run changed.
 
 Not thread-safe by design: the server calls it from its event loop only, and hands it the fork
-server's outcomes there. It never runs anything itself; it asks SUBMIT to run a job.
+server's outcomes there. It never runs anything itself; it asks SUBMIT to run a job, and to
+cancel (`{"cancel": key}`) a run no live card needs any more, so a fixed card does not wait
+for its old version's timeout.
 """
 from __future__ import annotations
 
@@ -80,6 +82,8 @@ class Workspace:
         self.entries: dict[str, Entry] = {}
         self.outcomes: dict[str, dict] = {}  # run key -> outcome
         self.pending: set[str] = set()       # run keys submitted, outcome not yet back
+        self.cancelling: set[str] = set()    # run keys cancelled, their last outcome not yet back
+        self._needed: set[str] = set()       # run keys the live cards need (set by _refresh)
         self.api: dict[str, str | None] = {}
         self.api_pending: set[str] = set()
         self._api_jobs = 0
@@ -162,6 +166,9 @@ class Workspace:
             self.api_pending.clear()
         else:
             self.pending.discard(key)
+            self.cancelling.discard(key)
+            if outcome.get("status") == "cancelled":
+                return  # no verdict: a card that needs this run again submits it anew
             self.outcomes[key] = outcome
             if self.cache is not None:
                 self.cache.put(key, outcome)
@@ -170,6 +177,7 @@ class Workspace:
         """The fork server exited: show why; pending runs are asked again when it restarts."""
         self.runner_error = message
         self.pending.clear()
+        self.cancelling.clear()
         self.api_pending.clear()
         return self._refresh(force_errors=True)
 
@@ -210,10 +218,15 @@ class Workspace:
                 del memo[stale]
         self._ask_api(cards)
         repeats = checks.first_asked(cards)
+        self._needed = set()
         entries = {card.id: self._entry(card, repeats.get(card.id)) for card in cards}
         for card in cards:
             if card.file in self.stale:
                 entries[card.id] = replace(entries[card.id], stale=True)
+        for key in sorted(self.pending - self._needed):  # its card changed or left: stop its run
+            self.pending.discard(key)
+            self.cancelling.add(key)
+            self.submit({"cancel": key})
 
         old = self.entries
         changed = frozenset(i for i, e in entries.items() if old.get(i) != e)
@@ -235,9 +248,11 @@ class Workspace:
             key = self._keys.get(card)
             if key is None:
                 key = self._keys[card] = card_key(card, self.memory, self.interpreter)
+            self._needed.add(key)
             outcome = self._outcome(key)
             if outcome is None:
-                if key not in self.pending and self.runner_error is None:
+                # a key being cancelled is asked again once its cancellation is confirmed
+                if key not in self.pending and key not in self.cancelling and self.runner_error is None:
                     self.pending.add(key)
                     self.submit({"key": key, "setup": card.setup, "code": card.code,
                                  "timeout": card.timeout, "memory": self.memory})
