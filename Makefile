@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.deck: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[litert]'  # the extra: the shipped quantization cards run LiteRT
 	touch $@
 
 $(VENV)/.test: $(VENV)/.deck
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,litert]'
 	touch $@
 
 deck: $(VENV)/.deck
