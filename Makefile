@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TF_OLD ?= 2.15.1
 OLD := build/venv-tf$(TF_OLD)
 
-.PHONY: deck test bench matrix clean
+.PHONY: deck test bench matrix release clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,23 @@ $(OLD)/.installed:
 
 matrix: $(VENV)/.deck $(OLD)/.installed
 	$(BIN)/tfcards matrix --python $(BIN)/python --python $(OLD)/bin/python --report build/matrix.json --by-topic
+
+# What learners download (docs/install.md): the deck, its three PDFs, the table of what holds on
+# which TensorFlow (every interpreter of `make matrix` that is built; this venv's alone otherwise),
+# the wheel and sdist, and SHA256SUMS. Two runs on one commit give byte-identical files.
+RELEASE := build/release
+RELEASE_PYTHONS = $(BIN)/python $(patsubst %/.installed,%/bin/python,$(wildcard build/venv-tf*/.installed))
+
+release: $(VENV)/.test
+	rm -rf $(RELEASE)
+	$(BIN)/tfcards build --strict --format all --out $(RELEASE)
+	$(BIN)/tfcards build --format pdf --layout foldover --out $(RELEASE)
+	$(BIN)/tfcards build --format pdf --layout sheet --out $(RELEASE)
+	$(BIN)/tfcards matrix $(RELEASE_PYTHONS:%=--python %) --report build/release-matrix.json
+	$(BIN)/python -m generator.release matrix build/release-matrix.json $(RELEASE)/matrix.md
+	$(BIN)/python -m generator.release dists . $(RELEASE)
+	$(BIN)/python -m generator.release sums $(RELEASE)
+	cd $(RELEASE) && sha256sum -c --quiet SHA256SUMS && ls -l
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py
