@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
 import tarfile
 import time
 import zipfile
@@ -31,7 +30,6 @@ from generator.release import build_dists, checksums, matrix_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH = 1_700_000_000  # any fixed commit time
-BIN = Path(sys.executable).parent
 RELEASES = ["2.15.1", "2.16.2", "2.17.1", "2.18.1", "2.19.1", "2.20.0", "2.21.0"]
 SECOND_CARD = """
   - id: example-variable-assign
@@ -94,7 +92,7 @@ def test_the_wheel_holds_every_module_and_template_and_its_requirements_say_what
     assert "generator/templates/anki/style.css" in templates and len(skeleton) == len(scaffold.SKELETON)
     assert modules | templates | skeleton <= names
     assert not any(n.startswith("templates/") for n in names)  # inside the package, not beside it
-    check = subprocess.run([BIN / "check-wheel-contents", str(wheel)], capture_output=True, text=True)
+    check = subprocess.run([sys.executable, "-m", "check_wheel_contents", str(wheel)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert meta["Version"] == generator.__version__
     requires = meta.get_all("Requires-Dist")
@@ -109,30 +107,40 @@ def test_the_wheel_holds_every_module_and_template_and_its_requirements_say_what
 
 def _fresh_venv(root: Path, wheel: Path) -> Path:
     """A new venv holding the wheel (not editable), its dependencies borrowed from this
-    interpreter's site-packages through a .pth file: no TensorFlow downloaded again."""
+    interpreter's site-packages through a .pth file: no TensorFlow downloaded again. (The
+    borrowed folder's own .pth files, such as an editable tfcards's, are not run; and
+    --ignore-installed installs the wheel even where its version is seen there.)"""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
     target = Path(subprocess.run([root / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                  check=True, capture_output=True, text=True).stdout.strip())
-    shared = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    (target / "borrowed.pth").write_text("\n".join(sorted(shared)) + "\n")
+    shared = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    (target / "borrowed.pth").write_text("\n".join(shared) + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(root / "bin" / "python"), "install", "-q",
-                    "--no-deps", "--no-index", str(wheel)], check=True)
+                    "--no-deps", "--no-index", "--ignore-installed", str(wheel)], check=True, env=_outside())
     return root
+
+
+def _outside() -> dict[str, str]:
+    """The environment without PYTHONPATH: a checkout on it (and its egg-info) would stand in
+    for the installed wheel."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 @pytest.mark.install
 def test_the_installed_wheel_starts_verifies_and_builds_a_deck_outside_the_repository(dists, tmp_path):
     venv = _fresh_venv(tmp_path / "venv", _wheel(dists[0]))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = _outside()
     work = tmp_path / "work"
     work.mkdir()
 
     def tfcards(*args: str, cwd: Path = work) -> subprocess.CompletedProcess:
         return subprocess.run([str(venv / "bin" / "tfcards"), *args], cwd=cwd, env=env, capture_output=True, text=True)
 
-    where = subprocess.run([venv / "bin" / "python", "-c", "import generator.render as r; "
+    shown = subprocess.run([venv / "bin" / "python", "-c", "import generator.render as r; "
                             "print(r.__file__); print(r.default_templates_dir())"],
-                           cwd=work, env=env, capture_output=True, text=True, check=True).stdout.split()
+                           cwd=work, env=env, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    where = shown.stdout.split()
     site = str(venv / "lib")
     assert where[0].startswith(site) and where[1].startswith(site), where  # the wheel's, not the checkout's
     assert tfcards("--version").stdout.split()[-1] == generator.__version__
@@ -242,7 +250,7 @@ def _workflows() -> list[Path]:
 def test_every_workflow_validates_against_githubs_schema(tmp_path):
     files = _workflows()
     assert [p.name for p in files] == ["matrix.yml", "release.yml", "verify.yml"]
-    check = [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+    check = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
     result = subprocess.run(check + [str(p) for p in files], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     broken = tmp_path / "broken.yml"  # a job without runs-on: the check must catch it
