@@ -374,7 +374,7 @@ def serve(paths, topics, tags, port, host, open_browser, jobs, no_cache, cache_d
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
 def templates(directory: Path) -> None:
     """Write a copy of the shipped templates to DIRECTORY, to restyle with `build --templates`.
 
@@ -388,7 +388,7 @@ def templates(directory: Path) -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
 def new(directory: Path) -> None:
     """Start a deck repository in DIRECTORY: an example topic, its learning path, a README, a
     .gitignore and a GitHub Actions workflow that verifies it on each TensorFlow release.

@@ -214,6 +214,7 @@ def test_new_and_templates_never_write_over_files(tmp_path, command):
     plain.write_text("x")
     result = CliRunner().invoke(main, [command, str(plain)])
     assert result.exit_code == 2 and plain.read_text() == "x"
+    assert result.output.strip().count("\n") == 0 and "is not a directory" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "mine"]  # no temporary left
 
 
