@@ -15,7 +15,7 @@ OLD := build/venv-tf$(TF_OLD)
 DECK_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 bubblewrap
 TEST_PACKAGES := $(DECK_PACKAGES) poppler-utils chromium chromium-driver
 
-.PHONY: deck test bench matrix clean system-deck system-test
+.PHONY: deck test bench matrix release clean system-deck system-test
 
 system-deck:
 	@PYTHON=$(PYTHON) tools/system-packages $(DECK_PACKAGES)
@@ -28,11 +28,11 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.deck: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[litert]'  # the extra: the shipped quantization cards run LiteRT
 	touch $@
 
 $(VENV)/.test: $(VENV)/.deck
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,litert]'
 	touch $@
 
 deck: system-deck $(VENV)/.deck
@@ -48,6 +48,23 @@ $(OLD)/.installed:
 
 matrix: system-deck $(VENV)/.deck $(OLD)/.installed
 	$(BIN)/tfcards matrix --python $(BIN)/python --python $(OLD)/bin/python --report build/matrix.json --by-topic
+
+# What learners download (docs/install.md): the deck, its three PDFs, the table of what holds on
+# which TensorFlow (every interpreter of `make matrix` that is built; this venv's alone otherwise),
+# the wheel and sdist, and SHA256SUMS. Two runs on one commit give byte-identical files.
+RELEASE := build/release
+RELEASE_PYTHONS = $(BIN)/python $(patsubst %/.installed,%/bin/python,$(wildcard build/venv-tf*/.installed))
+
+release: system-deck $(VENV)/.test
+	rm -rf $(RELEASE)
+	$(BIN)/tfcards build --strict --format all --out $(RELEASE)
+	$(BIN)/tfcards build --format pdf --layout foldover --out $(RELEASE)
+	$(BIN)/tfcards build --format pdf --layout sheet --out $(RELEASE)
+	$(BIN)/tfcards matrix $(RELEASE_PYTHONS:%=--python %) --report build/release-matrix.json
+	$(BIN)/python -m generator.release matrix build/release-matrix.json $(RELEASE)/matrix.md
+	$(BIN)/python -m generator.release dists . $(RELEASE)
+	$(BIN)/python -m generator.release sums $(RELEASE)
+	cd $(RELEASE) && sha256sum -c --quiet SHA256SUMS && ls -l
 
 bench: system-test $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py

@@ -1,3 +1,3 @@
 """tfcards: TensorFlow flashcards whose examples are proven against the installed TensorFlow."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

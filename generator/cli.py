@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import click
 from click.core import ParameterSource
 
-from . import inert
+from . import __version__, inert
 from .cards import Card
 from .errors import display_path
 from .load import filter_cards, load_cards
@@ -244,7 +244,7 @@ def _write_junit(path: Path, cards: list[Card], report) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="tfcards")
+@click.version_option(__version__, prog_name="tfcards")
 def main() -> None:
     """Flashcards about TensorFlow whose every example is proven against the installed TensorFlow.
 
@@ -473,6 +473,35 @@ def schema(kind, output) -> None:
         write_text(output, text(kind))
     else:
         click.echo(text(kind), nl=False)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def templates(directory: Path) -> None:
+    """Write a copy of the shipped templates to DIRECTORY, to restyle with `build --templates`.
+
+    DIRECTORY must be new or empty: nothing is ever overwritten (exit 2).
+    """
+    from .scaffold import copy_templates
+
+    written = copy_templates(directory)
+    click.echo(f"wrote {len(written)} templates to {display_path(directory)}; edit them, then: "
+               f"tfcards build --templates {directory}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def new(directory: Path) -> None:
+    """Start a deck repository in DIRECTORY: an example topic, its learning path, a README, a
+    .gitignore and a GitHub Actions workflow that verifies it on each TensorFlow release.
+
+    DIRECTORY must be new or empty: nothing is ever overwritten (exit 2).
+    """
+    from .scaffold import new_deck
+
+    for path in new_deck(directory):
+        click.echo(f"wrote {display_path(path)}")
+    click.echo(f"next: cd {directory} && tfcards verify --strict && tfcards build --format all")
 
 
 if __name__ == "__main__":  # python -m generator.cli, as the tests run it in a process of its own

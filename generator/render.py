@@ -5,6 +5,7 @@ Pygments), so a card reads alike on a phone and on paper.
 """
 from __future__ import annotations
 
+import importlib.resources
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +25,12 @@ from .plural import counted
 
 
 def default_templates_dir() -> Path:
-    """The templates shipped with tfcards (the repository's `templates/`)."""
+    """The templates shipped with tfcards: the package's `generator/templates/` when installed
+    (setup.cfg maps the repository's top-level `templates/` there at build time), else, in a
+    source checkout or an editable install, that `templates/` folder itself."""
+    shipped = importlib.resources.files("generator") / "templates"
+    if shipped.is_dir():
+        return Path(str(shipped))
     return Path(__file__).resolve().parent.parent / "templates"
 
 
