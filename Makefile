@@ -28,11 +28,11 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.deck: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install -q -e '.[litert]'  # the extra: the shipped quantization cards run LiteRT
+	$(BIN)/pip install -q -e '.[litert,tensorboard]'  # the extras: the shipped quantization cards run LiteRT, two cards log to TensorBoard
 	touch $@
 
 $(VENV)/.test: $(VENV)/.deck
-	$(BIN)/pip install -q -e '.[test,litert]'
+	$(BIN)/pip install -q -e '.[test,litert,tensorboard]'
 	touch $@
 
 deck: system-deck $(VENV)/.deck
