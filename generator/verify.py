@@ -24,6 +24,7 @@ class Report:
     tensorflow: str
     seconds: float
     outcomes: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
+    keras: str = ""  # the interpreter's Keras ("not-installed" if none)
 
     def count(self, status: str) -> int:
         return sum(v.status == status for v in self.verdicts)
@@ -48,7 +49,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
     `runs`, ON_START of each card as its run begins. PYTHON names another interpreter (with
     TensorFlow) to run the cards in; the default is this one."""
     start = time.monotonic()
-    interpreter = probe(python)
+    interpreter = probe(python, [m for c in cards for m in c.requires])
     tf = interpreter.tensorflow
     by_id = {c.id: c for c in cards}
     verdicts: dict[str, Verdict] = {}
@@ -62,8 +63,9 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             progress(card, verdict)
 
     for card in cards:
-        if not card.holds_for(tf):  # a concept card too: its claim is about other versions
-            done(card, Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}"))
+        outside = card.out_of_range(interpreter)
+        if outside is not None:  # a concept card too: its claim is about other versions
+            done(card, Verdict(card.id, "skipped", outside))
         elif card.code is None:
             done(card, Verdict(card.id, "no-code", "a concept card: nothing to run"))
         elif card.skip is not None:
@@ -104,8 +106,8 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             runner.run(job_list, received, started)
             tf = runner.tf_version or tf
 
-    final = _with_findings(cards, verdicts, outcomes, api, tf, strict)
-    return Report(final, tf, time.monotonic() - start, outcomes)
+    final = _with_findings(cards, verdicts, outcomes, api, interpreter, strict)
+    return Report(final, tf, time.monotonic() - start, outcomes, interpreter.keras)
 
 
 def _cached_names(cards: Sequence[Card], interpreter, cache: Cache | None) -> tuple[dict, list[str]]:
@@ -113,7 +115,7 @@ def _cached_names(cards: Sequence[Card], interpreter, cache: Cache | None) -> tu
     those of the cards that claim to hold for it."""
     api: dict[str, str | None] = {}
     unknown = []
-    for name in sorted(checks.mentioned_names(c for c in cards if c.holds_for(interpreter.tensorflow))):
+    for name in sorted(checks.mentioned_names(c for c in cards if c.out_of_range(interpreter) is None)):
         entry = cache.get_value(api_key(name, interpreter)) if cache is not None else None
         if entry is None:
             unknown.append(name)
@@ -123,13 +125,14 @@ def _cached_names(cards: Sequence[Card], interpreter, cache: Cache | None) -> tu
 
 
 def _with_findings(cards: Sequence[Card], verdicts: dict[str, Verdict], outcomes: dict[str, dict],
-                   api: dict, tf: str, strict: bool) -> tuple[Verdict, ...]:
+                   api: dict, interpreter, strict: bool) -> tuple[Verdict, ...]:
     """Each verdict with its strict-check findings; with STRICT, a finding fails the card."""
     repeats = checks.first_asked(cards)
     final = []
     for card in cards:
         verdict = verdicts[card.id]
-        seen = checks.Seen(outcomes.get(card.id), api if card.holds_for(tf) else {}, repeats.get(card.id))
+        applies = card.out_of_range(interpreter) is None
+        seen = checks.Seen(outcomes.get(card.id), api if applies else {}, repeats.get(card.id))
         final.append(with_findings(verdict, checks.check(card, seen), strict))
     return tuple(final)
 

@@ -209,10 +209,11 @@ class Workspace:
 
     def _entry(self, card: Card, repeated: Card | None) -> Entry:
         outcome = None
-        holds = card.holds_for(self.tensorflow)
+        here = probe(self.interpreter.python, card.requires) if card.requires else self.interpreter
+        outside = card.out_of_range(here)
+        holds = outside is None
         if not holds:  # checked first, as `verify` does: a concept card's claim is about versions too
-            verdict = Verdict(card.id, "skipped",
-                              f"holds for TensorFlow {card.tensorflow}; this is {self.tensorflow}")
+            verdict = Verdict(card.id, "skipped", outside)
         elif card.code is None:
             verdict = Verdict(card.id, "no-code", "a concept card: nothing to run")
         elif card.skip is not None:
@@ -220,7 +221,7 @@ class Workspace:
         else:
             key = self._keys.get(card)
             if key is None:
-                key = self._keys[card] = card_key(card, self.memory, self.interpreter)
+                key = self._keys[card] = card_key(card, self.memory, here)
             outcome = self._outcome(key)
             if outcome is None:
                 if key not in self.pending and self.runner_error is None:
@@ -257,7 +258,8 @@ class Workspace:
     def _ask_api(self, cards: list[Card]) -> None:
         """Look up the TensorFlow names the `api` rule needs that neither memory nor cache knows."""
         unknown = []
-        wanted = {n for c in cards if c.holds_for(self.tensorflow) for n in self._mentioned(c)}
+        wanted = {n for c in cards if c.holds_for(self.tensorflow, self.interpreter.keras)
+                  for n in self._mentioned(c)}
         for name in sorted(wanted):
             if name in self.api or name in self.api_pending:
                 continue
