@@ -286,7 +286,9 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, merge
     if report_path:
         write_text(report_path, json.dumps(result.to_json(), indent=2) + "\n")
     if store_path:
-        write_text(store_path, json.dumps(result.stored(), indent=1) + "\n")
+        from .proven import dumps
+
+        write_text(store_path, dumps(result.stored()))
     sys.exit(1 if result.failed else 0)
 
 

@@ -42,6 +42,13 @@ def stored_data(releases: list[str], cards: Mapping[str, tuple[str, list[str]]])
                       for card_id, (digest, passed) in sorted(cards.items())}}
 
 
+def dumps(data: dict) -> str:
+    """The stored file's text: one line per card, so a re-run's diff shows the cards that moved."""
+    cards = [f"  {json.dumps(card_id)}: {json.dumps(entry)}" for card_id, entry in data["cards"].items()]
+    return (f'{{"format": {data["format"]}, "releases": {json.dumps(data["releases"])}, "cards": {{\n'
+            + ",\n".join(cards) + "\n}}\n")
+
+
 def proven_on(card: Card) -> str | None:
     """`2.16-2.21`: the TensorFlow minor releases CARD passed on in the stored matrix beside its
     topic file (or a folder above), or None if there is none or the card changed since."""

@@ -129,10 +129,11 @@ def status_line(card: Card, verdict: Verdict | None, tf_version: str) -> str:
     if card.skip is not None:
         return f"not verified: {card.skip}"
     holds = f"holds for {card.ranges}" if card.ranges else ""
+    proven = proven_on(card) if card.code is not None else None
+    if proven:  # the matrix's word, whichever TensorFlow this build has
+        return " · ".join(p for p in (f"proven on TensorFlow {proven}", holds) if p)
     if not card.holds_for(tf_version):
         return f"{holds}; not verified on {tf_version}"
     if card.code is None:
         return holds
-    proven = proven_on(card)
-    done = f"proven on TensorFlow {proven}" if proven else f"verified with TensorFlow {tf_version}"
-    return " · ".join(p for p in (done, holds) if p)
+    return " · ".join(p for p in (f"verified with TensorFlow {tf_version}", holds) if p)
