@@ -61,9 +61,12 @@ venvs: $(MATRIX_VENVS:%=%/.installed)
 test-matrix: $(VENV)/.test $(KOLD)/.installed
 	$(BIN)/pytest -m matrix
 
+# Writes cards/proven.json (commit it); the rendered status lines change with it, so the build
+# after it refreshes cards/anki-stamps.json (all cached by then: a few seconds).
 matrix: $(VENV)/.deck venvs
 	$(BIN)/tfcards matrix --python $(BIN)/python $(MATRIX_VENVS:%=--python %/bin/python) \
 	    --report build/matrix.json --by-topic --store cards/proven.json
+	$(BIN)/tfcards build --format apkg
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py
