@@ -9,7 +9,7 @@ version's outcomes apart and a fully cached matrix imports no TensorFlow.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -175,8 +175,10 @@ def combine(parsed: Sequence[tuple[Run, tuple[CardRef, ...]]]) -> Matrix:
         if run.source != first.source:
             raise MergeError(f"{run.origin} and {first.origin} come from different card sources"
                              f"{_first_difference(refs, other)}")
+    order = {ref.id: i for i, ref in enumerate(refs)}  # a report may list the same cards in another order
     runs: dict[tuple[str, str], Run] = {}
     for run, _ in parsed:
+        run = replace(run, verdicts=tuple(sorted(run.verdicts, key=lambda v: order[v.card_id])))
         seen = runs.setdefault(run.environment, run)
         for a, b in zip(seen.verdicts, run.verdicts):
             if a.status != b.status:

@@ -383,6 +383,19 @@ def test_merge_of_per_release_reports_equals_the_one_machine_matrix(reports, old
     assert (tmp_path / "merged-proven.json").read_text() == (tmp_path / "one-proven.json").read_text()
 
 
+def test_merge_matches_cards_by_id_whatever_order_a_report_lists_them(reports, old_python, cache, tmp_path):
+    from generator.matrix import merge
+
+    reordered = tmp_path / "old-reordered.json"
+    out = CliRunner().invoke(main, ["verify", str(RANGES), str(DECK), "--python", old_python,
+                                    "--cache-dir", str(cache.directory), "--report", str(reordered)])
+    assert reordered.exists(), out.output
+    assert [c["id"] for c in json.loads(reordered.read_text())["cards"]][0] == "needs-litert"
+    assert statuses(merge([reports[0], reordered])) == statuses(merge(reports)) == {
+        "both": ["passed", "passed"], "keras3-only": ["failed", "passed"], "needs-216": ["skipped", "passed"],
+        "needs-litert": ["skipped", "passed"], "keras-37": ["skipped", "passed"]}
+
+
 def test_merge_of_reports_that_disagree_is_one_line_and_exit_2(reports, tmp_path):
     data = json.loads(reports[1].read_text())
     data["cards"][0]["status"] = "failed"  # as a flaky run on another machine would report it
