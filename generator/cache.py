@@ -4,8 +4,8 @@ We cache the run's outcome (stdout, exception), not the verdict: the verdict is 
 from it on every run, so editing a card's expectations or tolerance costs no re-run while
 still changing the verdict. The key covers everything that can change the outcome: setup,
 code, timeout, memory cap, the interpreter's TensorFlow, Keras and Python versions (and those of
-the modules a card `requires`) and the runner's code (so outcomes under `--python` another interpreter are kept apart). Looking a key up
-never imports TensorFlow. Entries are checked before they are trusted: anything unreadable,
+the modules a card `requires`) and the runner's code (so outcomes under `--python` another
+interpreter are kept apart). Looking a key up never imports TensorFlow. Entries are checked before they are trusted: anything unreadable,
 foreign or keyed differently is ignored and recomputed.
 """
 from __future__ import annotations
