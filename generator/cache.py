@@ -3,9 +3,9 @@
 We cache the run's outcome (stdout, exception), not the verdict: the verdict is recomputed
 from it on every run, so editing a card's expectations or tolerance costs no re-run while
 still changing the verdict. The key covers everything that can change the outcome: setup,
-code, timeout, memory cap, and the interpreter's TensorFlow, Keras and Python versions and the
-runner's code (so outcomes under `--python` another interpreter are kept apart). Looking a key up
-never imports TensorFlow. Entries are checked before they are trusted: anything unreadable,
+code, timeout, memory cap, the interpreter's TensorFlow, Keras and Python versions (and those of
+the modules a card `requires`) and the runner's code (so outcomes under `--python` another
+interpreter are kept apart). Looking a key up never imports TensorFlow. Entries are checked before they are trusted: anything unreadable,
 foreign or keyed differently is ignored and recomputed.
 """
 from __future__ import annotations
@@ -41,11 +41,15 @@ def api_key(name: str, interpreter: Interpreter) -> str:
 
 
 def card_key(card: Card, memory: int, interpreter: Interpreter) -> str:
-    material = json.dumps({
+    material = {
         "format": FORMAT, "setup": card.setup, "code": card.code, "timeout": card.timeout,
         "memory": memory, "tensorflow": interpreter.tensorflow, "keras": interpreter.keras,
         "python": interpreter.python_version, "runner": runner_version(),
-    }, sort_keys=True)
+    }
+    if card.requires:  # the versions of the modules it needs (LiteRT); absent keeps other keys as they were
+        found = dict(interpreter.modules)
+        material["requires"] = {m: found.get(m) for m in card.requires}
+    material = json.dumps(material, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

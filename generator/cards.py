@@ -68,22 +68,51 @@ class Card:
     def allowed(self) -> dict[str, str]:
         return dict(self.allow)
 
-    def holds_for(self, tf_version: str) -> bool:
-        """Whether the card's `tensorflow` range includes TF_VERSION (no range: every version)."""
-        if self.tensorflow is None:
-            return True
-        from packaging.specifiers import SpecifierSet
-        from packaging.version import InvalidVersion, Version
+    def holds_for(self, tf_version: str, keras_version: str | None = None) -> bool:
+        """Whether the card's `tensorflow` range includes TF_VERSION and, when KERAS_VERSION is
+        given, its `keras` range includes that (no range: every version)."""
+        return _contains(self.tensorflow, tf_version) and (keras_version is None
+                                                           or _contains(self.keras, keras_version, False))
 
-        try:
-            return SpecifierSet(self.tensorflow).contains(Version(tf_version), prereleases=True)
-        except InvalidVersion:  # a TensorFlow whose version we cannot read: run the card
-            return True
+    def out_of_range(self, interpreter) -> str | None:
+        """Why the card does not apply to INTERPRETER (an interpreter.Interpreter probed for the
+        card's `requires`): a version outside its ranges, or a module it cannot import. None if
+        it applies."""
+        if not _contains(self.tensorflow, interpreter.tensorflow):
+            return f"holds for TensorFlow {self.tensorflow}; this is {interpreter.tensorflow}"
+        if not _contains(self.keras, interpreter.keras, False):
+            has = "has no Keras" if interpreter.keras == "not-installed" else f"has Keras {interpreter.keras}"
+            return f"holds for Keras {self.keras}; this interpreter {has}"
+        missing = interpreter.missing(self.requires)
+        if missing:
+            return f"requires {', '.join(missing)}, which this interpreter cannot import"
+        return None
+
+    @property
+    def ranges(self) -> str:
+        """`TensorFlow >=2.16 with Keras >=3.7`, `Keras >=3.7`, or "" for a card of every version."""
+        parts = [f"TensorFlow {self.tensorflow}" if self.tensorflow else "",
+                 f"Keras {self.keras}" if self.keras else ""]
+        return " with ".join(p for p in parts if p)
 
     @property
     def runs(self) -> bool:
         """Whether verification executes this card's code."""
         return self.code is not None and self.skip is None
+
+
+def _contains(specifier: str | None, version: str, unreadable: bool = True) -> bool:
+    """Whether VERSION is in the PEP 440 SPECIFIER (None: every version). A version we cannot
+    read counts as UNREADABLE says: a TensorFlow's is run; a missing Keras is in no range."""
+    if specifier is None:
+        return True
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return SpecifierSet(specifier).contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return unreadable
 
 
 @dataclass(frozen=True)

@@ -196,19 +196,9 @@ def _summary(report, updated: int = 0) -> str:
 
 def _write_report(path: Path, cards: list[Card], report) -> None:
     from .atomic import write_text
+    from .matrix import report_data
 
-    data = {
-        "tensorflow": report.tensorflow,
-        "seconds": round(report.seconds, 3),
-        "summary": {s: report.count(s) for s in ("passed", "failed", "skipped", "no-code")},
-        "cards": [
-            {"id": c.id, "topic": c.topic, "file": display_path(c.file), "line": c.line,
-             "status": v.status, "reason": v.reason,
-             "findings": [{"rule": f.rule, "message": f.message} for f in v.findings]}
-            for c, v in zip(cards, report.verdicts)
-        ],
-    }
-    write_text(path, json.dumps(data, indent=2) + "\n")
+    write_text(path, json.dumps(report_data(cards, report), indent=2) + "\n")
 
 
 def _write_junit(path: Path, cards: list[Card], report) -> None:
@@ -301,39 +291,61 @@ def verify(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandb
 @main.command()
 @selection
 @running(multiple_pythons=True)
+@click.option("--merge", is_flag=True,
+              help="PATHS are `verify --report` JSON files (one per release, made anywhere): build the "
+                   "matrix from them instead of running cards.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
               help="Also write every card's verdict per version as JSON to this file.")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), callback=_output_file,
+              help="Write the releases each card passed on to this file (cards/proven.json), which "
+                   "rendered cards read for their 'proven on' line.")
 @click.option("--by-topic", is_flag=True, help="Also show, per topic, how many cards hold on each version.")
-def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandbox, report_path,
-           by_topic) -> None:
+@click.option("--markdown", is_flag=True, help="Print the tables as Markdown.")
+def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandbox, merge, report_path, store_path,
+           by_topic, markdown) -> None:
     """Verify the cards under several TensorFlows (one --python each) and show where they differ.
 
-    Exit status: 1 if a card fails on a version its `tensorflow` range says it holds for.
+    With --merge, PATHS are `verify --report` files made elsewhere and nothing runs.
+
+    Exit status: 1 if a card fails on a version its ranges say it holds for; 2 for bad input,
+    including merged reports that come from different card sources or disagree on a card for
+    the same TensorFlow and Keras.
     """
     from .atomic import write_text
     from .cache import Cache
-    from .matrix import diffs, matrix as run_matrix, table, topic_table
+    from .matrix import diffs, matrix as run_matrix, merge as merge_reports, table, topic_table
     from .runner import RunnerError
 
-    if not python:
-        raise click.UsageError("give each interpreter to compare with --python (at least one)")
-    cards = _select(paths, topics, tags)
-    try:
-        result = run_matrix(cards, python, jobs=jobs, cache=None if no_cache else Cache(cache_dir), strict=strict,
-                            sandbox=_sandboxed(sandbox))
-    except RunnerError as e:
-        raise click.ClickException(str(e)) from None
-    for label, report in zip(result.versions, result.reports):
-        click.echo(f"TensorFlow {label}: {_summary(report).split(' in ')[0]}")
+    if merge:
+        if python or topics or tags or not paths:
+            raise click.UsageError("--merge takes report files only (no --python, --topic or --tag)")
+        result = merge_reports([Path(p) for p in paths])
+    else:
+        if not python:
+            raise click.UsageError("give each interpreter to compare with --python (at least one)")
+        if store_path and (topics or tags):
+            raise click.UsageError("--store records the whole deck: drop --topic and --tag")
+        cards = _select(paths, topics, tags)
+        try:
+            result = run_matrix(cards, python, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
+                                strict=strict, sandbox=_sandboxed(sandbox))
+        except RunnerError as e:
+            raise click.ClickException(str(e)) from None
+    for run in result.runs:
+        click.echo(f"TensorFlow {run.tensorflow} (Keras {run.keras}): {run.summary()}")
     if by_topic:
-        click.echo("\n".join(["", "cards that hold, per topic:"] + [inert.line(r) for r in topic_table(result)]))
-    rows = [inert.line(r) for r in table(result)]
-    click.echo("\n".join(["", f"{counted(len(rows) - 1, 'card')} whose verdict differs:"] + rows) if rows
+        click.echo("\n".join(["", "cards that hold, per topic:"] + [inert.line(r) for r in topic_table(result, markdown)]))
+    rows = [inert.line(r) for r in table(result, markdown=markdown)]
+    click.echo("\n".join(["", f"{counted(len(rows) - 1 - markdown, 'card')} whose verdict differs:"] + rows) if rows
                else "every card has the same verdict on every version")
     if rows and diffs(result):
         click.echo("\n".join(["", "why, where a card fails:"] + diffs(result)))
     if report_path:
         write_text(report_path, json.dumps(result.to_json(), indent=2) + "\n")
+    if store_path:
+        from .proven import dumps
+
+        write_text(store_path, dumps(result.stored()))
     sys.exit(1 if result.failed else 0)
 
 

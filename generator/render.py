@@ -142,12 +142,19 @@ def output_label(card: Card) -> str:
 
 
 def status_line(card: Card, verdict: Verdict | None, tf_version: str) -> str:
-    """The small provenance line on the answer side, with the versions the card holds for."""
+    """The small provenance line on the answer side: the releases the card was proven on (the
+    stored matrix result beside the cards, generator/proven.py) or else the version it was just
+    verified with, and the versions it holds for."""
+    from .proven import proven_on
+
     if card.skip is not None:
         return f"not verified: {card.skip}"
+    holds = f"holds for {card.ranges}" if card.ranges else ""
+    proven = proven_on(card) if card.code is not None else None
+    if proven:  # the matrix's word, whichever TensorFlow this build has
+        return " · ".join(p for p in (f"proven on TensorFlow {proven}", holds) if p)
     if not card.holds_for(tf_version):
-        return f"holds for TensorFlow {card.tensorflow}; not verified on {tf_version}"
-    holds = f" · holds for TensorFlow {card.tensorflow}" if card.tensorflow else ""
+        return f"{holds}; not verified on {tf_version}"
     if card.code is None:
-        return holds.lstrip(" ·")
-    return f"verified with TensorFlow {tf_version}{holds}"
+        return holds
+    return " · ".join(p for p in (f"verified with TensorFlow {tf_version}", holds) if p)

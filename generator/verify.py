@@ -10,7 +10,7 @@ from . import checks, compare
 from .cache import Cache, api_key, card_key
 from .cards import Card, Verdict
 from .errors import display_path
-from .interpreter import probe
+from .interpreter import Interpreter, probe
 from .runner import DEFAULT_MEMORY, Runner
 
 API_JOB = "tfcards:api"  # the fork-server job that looks the cards' TensorFlow names up
@@ -26,6 +26,8 @@ class Report:
     outcomes: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
     api: Mapping[str, str | None] = field(default_factory=dict, repr=False, compare=False)  # name lookups
     sandboxed: bool = False  # the cards that ran were confined (sandbox.py)
+    keras: str = ""  # the interpreter's Keras ("not-installed" if none)
+    interpreter: Interpreter | None = field(default=None, repr=False, compare=False)  # what ran them
 
     def count(self, status: str) -> int:
         return sum(v.status == status for v in self.verdicts)
@@ -52,7 +54,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
     TensorFlow) to run the cards in; the default is this one. With SANDBOX the cards run
     confined by bubblewrap (sandbox.py)."""
     start = time.monotonic()
-    interpreter = probe(python)
+    interpreter = probe(python, [m for c in cards for m in c.requires])
     tf = interpreter.tensorflow
     by_id = {c.id: c for c in cards}
     verdicts: dict[str, Verdict] = {}
@@ -66,7 +68,7 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             progress(card, verdict)
 
     for card in cards:
-        unrun = not_run(card, tf)
+        unrun = not_run(card, interpreter)
         if unrun is not None:
             done(card, unrun)
         else:
@@ -107,14 +109,16 @@ def verify(cards: Sequence[Card], *, jobs: int | None = None, cache: Cache | Non
             runner.run(job_list, received, started)
             tf = runner.tf_version or tf
 
-    final = _with_findings(cards, verdicts, outcomes, api, tf, strict)
-    return Report(final, tf, time.monotonic() - start, outcomes, api, sandbox)
+    final = _with_findings(cards, verdicts, outcomes, api, interpreter, strict)
+    return Report(final, tf, time.monotonic() - start, outcomes, api, sandbox, interpreter.keras, interpreter)
 
 
-def not_run(card: Card, tf: str) -> Verdict | None:
-    """The verdict of a card whose code does not run on TensorFlow TF, or None if it runs."""
-    if not card.holds_for(tf):  # a concept card too: its claim is about other versions
-        return Verdict(card.id, "skipped", f"holds for TensorFlow {card.tensorflow}; this is {tf}")
+def not_run(card: Card, interpreter: Interpreter) -> Verdict | None:
+    """The verdict of a card whose code does not run on INTERPRETER (probed for the card's
+    `requires`), or None if it runs."""
+    outside = card.out_of_range(interpreter)
+    if outside is not None:  # a concept card too: its claim is about other versions
+        return Verdict(card.id, "skipped", outside)
     if card.code is None:
         return Verdict(card.id, "no-code", "a concept card: nothing to run")
     if card.skip is not None:
@@ -129,11 +133,11 @@ def rejudge(cards: Sequence[Card], report: Report, strict: bool = False) -> Repo
     verdicts = {}
     for card in cards:
         outcome = report.outcomes.get(card.id)
-        verdict = not_run(card, report.tensorflow)
+        verdict = not_run(card, report.interpreter)
         if verdict is None and outcome is not None:
             verdict = judge(card, outcome, cached=before[card.id].cached)
         verdicts[card.id] = verdict or replace(before[card.id], findings=())
-    final = _with_findings(cards, verdicts, report.outcomes, report.api, report.tensorflow, strict)
+    final = _with_findings(cards, verdicts, report.outcomes, report.api, report.interpreter, strict)
     return replace(report, verdicts=final)
 
 
@@ -142,7 +146,7 @@ def _cached_names(cards: Sequence[Card], interpreter, cache: Cache | None) -> tu
     those of the cards that claim to hold for it."""
     api: dict[str, str | None] = {}
     unknown = []
-    for name in sorted(checks.mentioned_names(c for c in cards if c.holds_for(interpreter.tensorflow))):
+    for name in sorted(checks.mentioned_names(c for c in cards if c.out_of_range(interpreter) is None)):
         entry = cache.get_value(api_key(name, interpreter)) if cache is not None else None
         if entry is None:
             unknown.append(name)
@@ -152,13 +156,14 @@ def _cached_names(cards: Sequence[Card], interpreter, cache: Cache | None) -> tu
 
 
 def _with_findings(cards: Sequence[Card], verdicts: dict[str, Verdict], outcomes: dict[str, dict],
-                   api: dict, tf: str, strict: bool) -> tuple[Verdict, ...]:
+                   api: dict, interpreter, strict: bool) -> tuple[Verdict, ...]:
     """Each verdict with its strict-check findings; with STRICT, a finding fails the card."""
     repeats = checks.first_asked(cards)
     final = []
     for card in cards:
         verdict = verdicts[card.id]
-        seen = checks.Seen(outcomes.get(card.id), api if card.holds_for(tf) else {}, repeats.get(card.id))
+        applies = card.out_of_range(interpreter) is None
+        seen = checks.Seen(outcomes.get(card.id), api if applies else {}, repeats.get(card.id))
         final.append(with_findings(verdict, checks.check(card, seen), strict))
     return tuple(final)
 

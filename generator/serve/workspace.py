@@ -242,12 +242,13 @@ class Workspace:
 
     def _entry(self, card: Card, repeated: Card | None) -> Entry:
         outcome = None
-        holds = card.holds_for(self.tensorflow)
-        verdict = not_run(card, self.tensorflow)  # as `verify` judges a card that does not run
+        here = probe(self.interpreter.python, card.requires) if card.requires else self.interpreter
+        holds = card.out_of_range(here) is None
+        verdict = not_run(card, here)  # as `verify` judges a card that does not run
         if verdict is None:
             key = self._keys.get(card)
             if key is None:
-                key = self._keys[card] = card_key(card, self.memory, self.interpreter)
+                key = self._keys[card] = card_key(card, self.memory, here)
             self._needed.add(key)
             outcome = self._outcome(key)
             if outcome is None:
@@ -286,7 +287,8 @@ class Workspace:
     def _ask_api(self, cards: list[Card]) -> None:
         """Look up the TensorFlow names the `api` rule needs that neither memory nor cache knows."""
         unknown = []
-        wanted = {n for c in cards if c.holds_for(self.tensorflow) for n in self._mentioned(c)}
+        wanted = {n for c in cards if c.holds_for(self.tensorflow, self.interpreter.keras)
+                  for n in self._mentioned(c)}
         for name in sorted(wanted):
             if name in self.api or name in self.api_pending:
                 continue
