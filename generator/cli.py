@@ -339,7 +339,7 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandb
     click.echo("\n".join(["", f"{counted(len(rows) - 1 - markdown, 'card')} whose verdict differs:"] + rows) if rows
                else "every card has the same verdict on every version")
     if rows and diffs(result):
-        click.echo("\n".join(["", "why, where a card fails:"] + diffs(result)))
+        click.echo("\n".join(["", "why, where a card fails:"] + [inert.line(r) for r in diffs(result)]))
     if report_path:
         write_text(report_path, json.dumps(result.to_json(), indent=2) + "\n")
     if store_path:
