@@ -177,4 +177,4 @@ def test_update_reuses_the_cached_runs_of_cards_that_pass(tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "updated cards/t.yaml:8: card 'stale': output" in result.output
     assert "1 passed, 1 updated, 0 failed" in result.output
-    assert "1 cached)" in result.output  # 'ok' from the cache; 'stale' ran again before its rewrite
+    assert "1 cached, sandboxed)" in result.output  # 'ok' from the cache; 'stale' ran again before its rewrite
