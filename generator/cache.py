@@ -20,7 +20,6 @@ import json
 import math
 import os
 import re
-import secrets
 import stat
 import tempfile
 from functools import lru_cache
@@ -184,7 +183,7 @@ def user_secret() -> bytes:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+            f.write(os.urandom(32).hex())  # what secrets.token_hex does, without its imports
         try:  # appears complete or not at all; the first of two racing runs wins, both read it
             os.link(tmp, path)
         except FileExistsError:
