@@ -127,7 +127,7 @@ class Cache:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY:
                 return {}
-            data = os.read(fd, MAX_ENTRY + 1)
+            data = os.read(fd, info.st_size)  # (a buffer of MAX_ENTRY would cost more than the HMAC)
         finally:
             os.close(fd)
         mac, _, body = data.partition(b"\n")
