@@ -38,6 +38,7 @@ matrix: $(VENV)/.deck $(OLD)/.installed
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py
+	$(BIN)/python bench/bench_cache.py
 	$(BIN)/python bench/bench_anki.py
 	$(BIN)/python bench/bench_pdf.py
 	$(BIN)/python bench/bench_strict.py

@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import anki, render
+from .. import anki
 from ..cards import Card, clozes, sub_clozes
 
 FIELD_RE = re.compile(r"\{\{([^{}]+)\}\}")
