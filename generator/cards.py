@@ -4,13 +4,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 CARD_TYPES = ("basic", "reverse", "cloze")
 CODE_ON = ("front", "back")
 FIGURE_SIDES = ("front", "back")
 STATUSES = ("passed", "failed", "skipped", "no-code")
-# An Anki cloze deletion: {{c1::text}} or {{c1::text::hint}}
+# An Anki cloze deletion: {{c1::text}} or {{c1::text::hint}}. Search it with clozes() and
+# sub_clozes(), never directly: see clozes().
 CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.S)
+
+
+def clozes(text: str) -> list[re.Match]:
+    """CLOZE_RE's matches in TEXT, in time linear in it. From a `{{cN::` that no `}}` follows,
+    the lazy groups scan to the end of the text, and then again from the next such opening
+    (`{{c1::` 10,000 times: minutes). Searching only up to the last `}}` leaves no opening
+    unclosed, so each match ends at the first `}}` after its opening, and none fails late."""
+    return list(CLOZE_RE.finditer(text, 0, text.rfind("}}") + 2))
+
+
+def sub_clozes(repl: Callable[[re.Match], str], text: str) -> str:
+    """`CLOZE_RE.sub(REPL, TEXT)` in time linear in TEXT (see clozes)."""
+    out, pos = [], 0
+    for m in clozes(text):
+        out += (text[pos:m.start()], repl(m))
+        pos = m.end()
+    return "".join(out) + text[pos:]
 
 
 def slugify(text: str) -> str:

@@ -8,13 +8,15 @@ is itself a finding (so exemptions do not outlive their reason).
 """
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from .cards import CLOZE_RE, Card, Finding
+from .cards import Card, Finding, clozes, sub_clozes
+from .compare import tight
 
 MAX_ANSWER_WORDS = 40
 MAX_LIST_ITEMS = 2
@@ -26,9 +28,18 @@ DTYPES = frozenset(
     "variant float8_e4m3fn float8_e5m2".split())
 REPR_KEYS = frozenset({"shape", "dtype", "numpy", "name", "dense_shape", "size"})  # `shape=()` is a value,
 # `training=True` an argument
-CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.S)
-FENCE_RE = re.compile(r"^( {0,3})(```|~~~)[^\n]*\n(.*?)^\1\2[ \t]*$", re.S | re.M)
+# Code spans and fences are found as the regexes `(`+)(.+?)\1` (re.S) and
+# `^( {0,3})(```|~~~)[^\n]*\n(.*?)^\1\2[ \t]*$` (re.S | re.M) find them, by code_spans() and
+# fences() in linear time: the regexes take cubic and quadratic time on crafted text.
 NUMBER_RE = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])")
+# A sequence of values: `[1, 2.5e-3, None, 'a']`, `(x=1, y=2)`. Was
+# `[\[(](?:[\s\d.,eE+\-\[\]()'\"]|None|True|False|\w+=)*[\])]`, exponential on `[eeeeee=eeeeee=...x]`
+# (each run of word characters split between `e`s and `\w+=` in every way). The same language,
+# one way to read each run: `name=`, or a run of digits, e, E, None, True, False, or one mark.
+VALUES_RE = re.compile(r"[\[(](?>\w+=|(?:\d|[eE]|None|True|False)+(?!\w)|[\s.,+\-\[\]()'\"])*[\])]")
+# A call: a run of word characters holding a letter or `_`, then `(`. Was `[A-Za-z_]\w*\(`,
+# which rescans a long run from each of its letters; this reads each run once.
+CALL_RE = re.compile(r"(?<!\w)[^\W_A-Za-z]*+[A-Za-z_]\w*+\(")
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ def atomic(card: Card, seen: Seen) -> Iterator[str]:
     words = len(_prose(card.back).split())
     if words > MAX_ANSWER_WORDS:
         yield f"the answer has {words} words (at most {MAX_ANSWER_WORDS}): split the card or say less"
-    questions = _prose(CLOZE_RE.sub(r"\2", card.front)).count("?")
+    questions = _prose(sub_clozes(lambda m: m.group(2), card.front)).count("?")
     if questions > 1:
         yield f"the front asks {questions} questions: one card per question"
     if card.type != "cloze":
@@ -104,11 +115,11 @@ def spoiler(card: Card, seen: Seen) -> Iterator[str]:
     """The question side does not show its answer (cloze deletions, a reverse card's front)."""
     if card.type == "cloze":
         deletions: dict[str, list[re.Match]] = {}
-        for m in CLOZE_RE.finditer(card.front):
+        for m in clozes(card.front):
             deletions.setdefault(m.group(1), []).append(m)
         for number, hidden in sorted(deletions.items(), key=lambda kv: int(kv[0])):
-            shown = CLOZE_RE.sub(lambda m: ("" if m.group(1) == number else m.group(2))
-                                 + " " + (m.group(3) or ""), card.front)
+            shown = sub_clozes(lambda m: ("" if m.group(1) == number else m.group(2))
+                               + " " + (m.group(3) or ""), card.front)
             if card.code and card.code_on == "front":
                 shown += "\n" + card.code
             for m in hidden:
@@ -152,7 +163,7 @@ def check(card: Card, seen: Seen) -> tuple[Finding, ...]:
 
 def question_key(card: Card) -> str:
     """What a learner is asked, with case, whitespace, punctuation and backticks ignored."""
-    asked = CLOZE_RE.sub(r"\2", card.front)
+    asked = sub_clozes(lambda m: m.group(2), card.front)
     if card.code and card.code_on == "front":
         asked += "\n" + card.code
     return " ".join(re.sub(r"[\W_]+", " ", asked.lower()).split())
@@ -194,10 +205,10 @@ def prose_plurals(card: Card) -> dict[str, str]:
 def answer_spans(card: Card) -> list[str]:
     """The code spans on the answer side: the back's, and for a cloze card its deletions'
     (a deletion without backticks counts as one span)."""
-    spans = [m.group(2).strip() for m in CODE_SPAN_RE.finditer(_unfenced(card.back))]
+    spans = [content.strip() for _, _, content in code_spans(_unfenced(card.back))]
     if card.type == "cloze":
-        for m in CLOZE_RE.finditer(card.front):
-            inner = [s.group(2).strip() for s in CODE_SPAN_RE.finditer(m.group(2))]
+        for m in clozes(card.front):
+            inner = [content.strip() for _, _, content in code_spans(m.group(2))]
             spans.extend(inner or [m.group(2).strip()])
     return [s for s in spans if s]
 
@@ -213,8 +224,7 @@ def value_kind(span: str) -> str | None:
     if re.fullmatch(r"[bru]?(['\"]).*\1", span, re.S):
         return "string"
     if re.fullmatch(r"[\[(][^\[\]()]*(?:[\[(][^\[\]()]*[\])][^\[\]()]*)*[\])]", span) and \
-            re.fullmatch(r"[\[(](?:[\s\d.,eE+\-\[\]()'\"]|None|True|False|\w+=)*[\])]", span) and \
-            not re.search(r"[A-Za-z_]\w*\(", span):
+            VALUES_RE.fullmatch(span) and not CALL_RE.search(span):
         return "sequence"
     name, eq, value = span.partition("=")
     if eq and name in REPR_KEYS and value_kind(value) is not None:
@@ -283,17 +293,89 @@ def _in_code(span: str, code: str) -> bool:
 
 def _flat(text: str) -> str:
     """Text with layout and list punctuation dropped: `[1, 2]` reads as NumPy's `[1 2]`."""
-    text = re.sub(r"\s*([\[\](){}=])\s*", r"\1", text.replace(",", " "))
-    return " ".join(text.split())
+    return " ".join(tight(text.replace(",", " "), "[](){}=").split())
 
 
 def _unfenced(text: str) -> str:
-    return FENCE_RE.sub("", text)
+    return _cut(text, fences(text), "")
 
 
 def _prose(text: str) -> str:
     """Markdown text without code blocks and code spans: what is read as sentences."""
-    return CODE_SPAN_RE.sub(lambda m: " x ", _unfenced(text))
+    text = _unfenced(text)
+    return _cut(text, [(start, end) for start, end, _ in code_spans(text)], " x ")
+
+
+def _cut(text: str, spans: Iterable[tuple[int, int]], put: str) -> str:
+    """TEXT with each of SPANS (in order, apart) replaced by PUT."""
+    out, pos = [], 0
+    for start, end in spans:
+        out += (text[pos:start], put)
+        pos = end
+    return "".join(out) + text[pos:]
+
+
+def code_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of each code span, as `(`+)(.+?)\1` finds them, left to right.
+
+    From a start inside a run of r backticks the regex tries k = r, r-1, ... 1 backticks, each
+    with the shortest content (one character or more) that k backticks follow. Worked out: the
+    largest k <= r that a later run of at least k backticks can close wins, if 2k + 1 > r;
+    else k = (r - 1) // 2, closed inside the run itself. The runs skipped to find the closing
+    one lie inside the span, so the whole search is linear (the regex: cubic in a run).
+    """
+    runs = [(m.start(), m.end()) for m in re.finditer(r"`+", text)]
+    longest_after = [0] * (len(runs) + 1)
+    for i in range(len(runs) - 2, -1, -1):
+        longest_after[i] = max(longest_after[i + 1], runs[i + 1][1] - runs[i + 1][0])
+    spans, i, pos = [], 0, 0
+    while i < len(runs):
+        s, end = max(runs[i][0], pos), runs[i][1]
+        r, k = end - s, min(end - s, longest_after[i])
+        if r <= 0:
+            i += 1
+        elif k >= 1 and 2 * k + 1 > r:
+            j = next(j for j in range(i + 1, len(runs)) if runs[j][1] - runs[j][0] >= k)
+            spans.append((s, runs[j][0] + k, text[s + k:runs[j][0]]))
+            i, pos = j, runs[j][0] + k
+        elif r >= 3:
+            k = (r - 1) // 2
+            spans.append((s, s + 2 * k + 1, text[s + k:s + k + 1]))
+            pos = s + 2 * k + 1
+        else:  # one or two backticks and none later: no span starts here or after
+            break
+    return spans
+
+
+_OPENING = re.compile(r"( {0,3})(```|~~~)")
+_CLOSING = re.compile(r"( {0,3})(```|~~~)[ \t]*")
+
+
+def fences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each fenced block, as `^( {0,3})(```|~~~)[^\n]*\n(.*?)^\1\2[ \t]*$`
+    finds them: an opening line (followed by a newline) up to the first later line that closes
+    it (the same indent and fence, then only blanks); an opening never closed is skipped. A
+    line-by-line scan with each kind's closing lines indexed, where the regex rescans the rest
+    of the text from every unclosed opening."""
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    lines = [(start, (starts[n + 1] - 1) if n + 1 < len(starts) else len(text)) for n, start in enumerate(starts)]
+    closing: dict[tuple[str, str], list[int]] = {}
+    for n, (start, end) in enumerate(lines):
+        m = _CLOSING.fullmatch(text, start, end)
+        if m:
+            closing.setdefault(m.groups(), []).append(n)
+    found, n = [], 0
+    while n < len(lines) - 1:  # the last line has no newline after it: it opens nothing
+        start = lines[n][0]
+        m = _OPENING.match(text, start, lines[n][1])
+        later = closing.get(m.groups(), []) if m else []
+        k = bisect.bisect_right(later, n)
+        if k < len(later):
+            found.append((start, lines[later[k]][1]))
+            n = later[k] + 1
+        else:
+            n += 1
+    return found
 
 
 def _plain(text: str) -> str:

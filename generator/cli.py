@@ -39,6 +39,13 @@ def python_option(multiple: bool = False):
                               " [default: this one]."))
 
 
+def _cache_dir(ctx, param, value: Path | None) -> Path:
+    """The user's cache, not the working directory's: a deck never brings its own verdicts."""
+    from .cache import default_directory
+
+    return value if value is not None else default_directory()
+
+
 def running(multiple_pythons: bool = False):
     """Options of every command that verifies cards (matrix takes --python once per version)."""
     def decorate(f):
@@ -51,8 +58,9 @@ def running(multiple_pythons: bool = False):
                          help="Fail cards whose prose breaks a strict check (api, deprecated, grounded, "
                               "atomic, duplicate, spoiler); without it findings are warnings.")(f)
         f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
-                         default=Path("build/.cache"), show_default=True, callback=_default_stays_here,
-                         help="Where verdicts of unchanged cards are remembered.")(f)
+                         callback=_cache_dir, show_default="your user cache directory, ~/.cache/tfcards on Linux",
+                         help="Where outcomes of unchanged cards are remembered, signed with your own key "
+                              "(docs/security.md).")(f)
         f = click.option("--no-cache", is_flag=True, help="Run every card; neither read nor write the cache.")(f)
         return click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                             help="Processes that run cards (and lay out PDF pages) in parallel "

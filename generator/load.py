@@ -16,7 +16,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from . import fields as table
 from . import images as _images
-from .cards import CLOZE_RE, Card, slugify
+from .cards import Card, clozes, slugify
 from .errors import CardError, CardErrors
 
 try:  # the C composer is ~10x faster and keeps the same marks
@@ -30,6 +30,13 @@ FILE_KEYS, CARD_KEYS, DECK_KEYS = (tuple(t) for t in (FILE_FIELDS, CARD_FIELDS, 
 DEFAULTED = tuple(f.name for f in table.DEFAULTED)  # keys a topic file may set as its cards' default
 DECK_FILES = ("deck.yaml", "deck.yml")  # the learning path, not a topic file
 NULL_TAG = "tag:yaml.org,2002:null"
+# Bounds on what a deck can make the loader read, each about 20x the largest in the shipped
+# deck or the TensorFlow docstring corpus (a field of 2.8 KB, a file of 190 KB): past them
+# a card is not a flashcard, and the patterns read over its text are not worth a minute.
+MAX_FIELD = 64 << 10  # characters of one text field
+MAX_FILE = 4 << 20  # bytes of one topic file (or deck.yaml)
+MAX_CLOZES = 100  # deletions on one cloze card (the deck's most: 3); the spoiler rule reads the
+# front once per deletion
 
 
 def topic_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -108,7 +115,12 @@ def learning_path(directory: Path, files: list[Path]) -> list[Path]:
 def _compose(path: Path, errors: list[CardError]) -> yaml.Node | None:
     """PATH's YAML node graph, or None with the located error recorded."""
     try:
-        return yaml.compose(path.read_text(encoding="utf-8"), Loader=_Loader)
+        size = path.stat().st_size
+        if size > MAX_FILE:
+            errors.append(CardError(f"the file is {size:,} bytes; a topic file holds at most {MAX_FILE:,} "
+                                    "(split it into several topics)", path))
+            return None
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=_Loader)
     except UnicodeDecodeError as e:
         errors.append(CardError(f"not UTF-8 text ({e.reason})", path))
     except yaml.MarkedYAMLError as e:
@@ -118,6 +130,30 @@ def _compose(path: Path, errors: list[CardError]) -> yaml.Node | None:
                                 mark.line + 1 if mark else None))
     except yaml.YAMLError as e:
         errors.append(CardError(f"YAML error: {e}", path))
+    else:
+        reused = _reused_node(root)
+        if reused is None:
+            return root
+        errors.append(CardError("a YAML alias repeats the node anchored here: aliases are not supported "
+                                "(a topic file's own keys give its cards defaults)", path,
+                                reused.start_mark.line + 1))
+    return None
+
+
+def _reused_node(root: yaml.Node | None) -> yaml.Node | None:
+    """A node that appears twice in ROOT's graph: what an alias makes. A few hundred bytes of
+    aliases can stand for billions of nodes, so the loader accepts none."""
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return node
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
     return None
 
 
@@ -217,6 +253,10 @@ class _Fields:
             return None
         if not isinstance(node, yaml.ScalarNode) or node.tag == NULL_TAG:
             self.error(f"'{key}' must be text", self.key_lines[key])
+            return None
+        if len(node.value) > MAX_FIELD:
+            self.error(f"'{key}' is {len(node.value):,} characters long; a field holds at most {MAX_FIELD:,} "
+                       "(64 KiB): split the card", self.key_lines[key])
             return None
         return node.value  # the raw scalar: `output: 4` is the text "4", not an int
 
@@ -371,16 +411,21 @@ def _load_card(node: yaml.Node, path: Path, deck_dir: Path, errors: list[CardErr
     ctype = f.get("type") or "basic"
     front = f.get("front")
     back = f.get("back", required=ctype != "cloze") or ""
-    if ctype == "cloze" and front is not None and not CLOZE_RE.search(front):
+    deletions = len(clozes(front)) if ctype == "cloze" and front is not None else None
+    if deletions == 0:
         f.error("a cloze card's 'front' needs at least one {{c1::...}} deletion", f.key_lines["front"])
+    elif deletions is not None and deletions > MAX_CLOZES:
+        f.error(f"a cloze card's 'front' has {deletions:,} deletions; at most {MAX_CLOZES} (split the card)",
+                f.key_lines["front"])
     code, output, raises = f.get("code"), f.get("output"), f.get("raises")
     code_line = f.first_line("code")
+    given = f.nodes.keys()  # a key given but refused (too long, not text) has its own error
     if code is not None:
         _check_python(code, "code", code_line, f.error)
-        if output is None and raises is None:
+        if not {"output", "raises"} & given:
             f.error("a card with 'code' needs 'output' or 'raises' (or both)", f.key_lines["code"])
-    elif output is not None or raises is not None:
-        key = "output" if output is not None else "raises"
+    elif "code" not in given and {"output", "raises"} & given:
+        key = "output" if "output" in given else "raises"
         f.error(f"'{key}' without 'code': there is nothing to check it against", f.key_lines[key])
     code_on = f.get("code_on") or "front"
     own = {key: f.get(key) if key in f.nodes else defaults[key] for key in DEFAULTED}  # else the file's

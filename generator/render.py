@@ -19,7 +19,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .cards import CLOZE_RE, Card, Verdict
+from .cards import Card, Verdict, sub_clozes
 from .plural import counted
 
 
@@ -97,7 +97,7 @@ def cloze(text: str, reveal: bool) -> str:
         if reveal:
             return f"**{answer}**" if "`" not in answer and "*" not in answer else answer
         return f"[{hint}]" if hint else "[...]"
-    return CLOZE_RE.sub(sub, text)
+    return sub_clozes(sub, text)
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:

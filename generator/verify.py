@@ -199,6 +199,15 @@ def judge(card: Card, outcome: dict, cached: bool = False) -> Verdict:
         else:
             why = f"the card's process exited with status {outcome.get('exit_code')} (os._exit?)"
         return verdict("failed", why + " before finishing", _tail(stderr))
+    try:
+        return _judge_claims(card, outcome, verdict)
+    except compare.Unmatchable as e:
+        return verdict("failed", f"cannot be checked: {e}")
+
+
+def _judge_claims(card: Card, outcome: dict, verdict: Callable[..., Verdict]) -> Verdict:
+    """The verdict on a run that completed: what it raised and printed against the card's claims."""
+    stdout = outcome.get("stdout", "")
     exc = outcome.get("exception")
     if card.raises is not None:
         want_type, _, want_message = card.raises.partition(":")

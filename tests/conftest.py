@@ -1,12 +1,31 @@
-"""Shared fixtures: small card trees written into tmp_path, and one verified engine deck."""
+"""Shared fixtures: small card trees written into tmp_path, and one verified engine deck; the
+user's cache directory (the default --cache-dir and the cache key) kept inside tmp dirs."""
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_user_cache(tmp_path_factory):
+    """Module- and session-scoped fixtures run before function-scoped ones: they verify with a
+    user cache directory of the session's, never the real user's. A CI key is not inherited."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        mp.delenv("TFCARDS_CACHE_KEY", raising=False)
+        yield Path(os.environ["XDG_CACHE_HOME"]) / "tfcards"
+
+
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path, monkeypatch):
+    """Each test its own user cache directory, as each had its own `build/.cache` before."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    return tmp_path / "xdg-cache" / "tfcards"
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
 """The format's comparison rules, as pure functions: each rule a pair, what it forgives and what
-it still catches."""
+it still catches; and the `...` matcher, bounded in time, against the regex it replaced."""
+import random
+import re
+
 import pytest
 
-from generator.compare import canonical, diff, matches
+from generator import compare
+from generator.compare import NUMBER, canonical, diff, matches
 
 REPR = "<tf.Tensor: shape=(5,), dtype=int32, numpy=array([2, 3, 4, 5, 6], dtype=int32)>"
 
@@ -131,3 +135,104 @@ def test_canonical_is_what_normalize_compares():
 
 def test_diff_is_unified():
     assert diff("a\nb", "a\nc").splitlines() == ["--- expected", "+++ actual", "@@ -1,2 +1,2 @@", " a", "-b", "+c"]
+
+
+# --- the `...` matcher: the regex's verdicts, in bounded time ---------------------------------
+
+def regex_matches(expected, actual, tolerance=None, whitespace="normalize"):
+    """The matcher as it was (commit 632ae3d): a backtracking regex, `.*?` for each `...`,
+    numbers as groups compared after the first match. Exponential on crafted input; the
+    reference the new matcher must agree with."""
+    expected, actual = canonical(expected, whitespace), canonical(actual, whitespace)
+    if tolerance is None and "..." not in expected:
+        return expected == actual
+    segments = expected.split("...")
+    if whitespace == "normalize":
+        last = len(segments) - 1
+        segments = [s.lstrip(" ") if i else s for i, s in enumerate(segments)]
+        segments = [s.rstrip(" ") if i < last else s for i, s in enumerate(segments)]
+    numbers = []
+
+    def literal(text):
+        if whitespace != "exact":
+            return re.escape(text)
+        return "".join("[ \t]*" if chunk.isspace() and chunk.strip(" \t") == "" else re.escape(chunk)
+                       for chunk in re.split(r"([ \t]+)", text))
+
+    def pattern(text):
+        if tolerance is None:
+            return re.escape(text)
+        parts, pos = [], 0
+        for m in re.finditer(NUMBER, text):
+            parts += [literal(text[pos:m.start()]), f"({NUMBER})"]
+            numbers.append(m.group())
+            pos = m.end()
+        return "".join(parts) + literal(text[pos:])
+
+    m = re.compile(".*?".join(pattern(s) for s in segments), re.S).fullmatch(actual)
+    return m is not None and all(compare._close(w, g, tolerance) for w, g in zip(numbers, m.groups()))
+
+
+NUMS = ["1", "1.5", "-2", "3.", ".5", "1e3", "2.5e-1", "2j", "nan", "inf", "1.50001", "3.5e7", "12", "0.", "-0.0"]
+TEXT = ["a", "e", "j", " ", "  ", "\t", ",", "[", "]", ".", "-", "+", "..", "\n", "x y", ".5e", "e-", "("]
+
+
+def cases(seed, count):
+    """Expected outputs of numbers, text and `...`, each against an output made from it (its
+    ellipses filled, some numbers changed) or against unrelated text."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        expected = "".join(rng.choice(NUMS) if rng.random() < .4 else "..." if rng.random() < .3
+                           else rng.choice(TEXT) for _ in range(rng.randint(1, 8)))
+        if rng.random() < .8:
+            actual = "".join(
+                "".join(rng.choice(NUMS + TEXT) for _ in range(rng.randint(0, 3))) if part == "..." else
+                re.sub(NUMBER, lambda m: rng.choice([m.group(), m.group(), rng.choice(NUMS)]), part)
+                for part in re.split(r"(\.\.\.)", expected))
+        else:
+            actual = "".join(rng.choice(NUMS + TEXT + ["..."]) for _ in range(rng.randint(0, 9)))
+        yield expected, actual, rng.choice([None, 1e-6, 0.5]), rng.choice(["normalize", "exact"])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_same_verdicts_as_the_regex_it_replaced(seed):
+    """Why they agree: without tolerance both ask whether the pieces between `...` occur in
+    order (doctest's find is the regex's first match). With it, the new matcher walks the
+    regex's own choices in the regex's order and only skips states that already failed, so its
+    first match, and the numbers it compares, are the regex's."""
+    verdicts = [(case, regex_matches(*case), matches(*case)) for case in cases(seed, 3000)]
+    assert [(case, old) for case, old, new in verdicts if old != new] == []
+    assert 0.3 < sum(old for _, old, _ in verdicts) / len(verdicts) < 0.8  # both kinds are tested
+
+
+@pytest.mark.parametrize("expected, actual, tolerance, verdict", [
+    ("3...", "3.5", 0.1, False),  # the first match compares 3 with 3.5, though `3` + `.5` fits
+    ("3.5e...", "3.5e7 x", 1e-6, True),  # `3.5e7` is no number here: `3` then `.5e`
+    ("...1.0 y...", "9.0 y 1.0 y", 1e-6, False),  # the first `y` decides, as it always did
+    ("a1 ... 2", "a1  \t 2", 1e-6, True),
+], ids=str)
+def test_the_first_match_decides(expected, actual, tolerance, verdict):
+    assert regex_matches(expected, actual, tolerance) is verdict
+    assert matches(expected, actual, tolerance) is verdict
+
+
+@pytest.mark.parametrize("expected, actual, tolerance, whitespace", [
+    ("a..." * 40 + "b", "a" * 3000, None, "normalize"),  # the issue's case: took minutes
+    ("a..." * 40 + "b", "a" * 3000, 1e-6, "normalize"),
+    ("1..." * 40 + "x", "1 " * 3000, 1e-6, "normalize"),
+    ("1 ..." * 40 + "x", "1 " * 3000, 1e-6, "exact"),
+    ("... ...x", " " * 100_000, 1e-6, "exact"),
+    ("...1..." * 200, "1 " * 50_000 + "x", 1e-6, "normalize"),
+], ids=["literal", "literal-with-tolerance", "numbers", "exact-blanks", "blank-run", "many-gaps"])
+def test_crafted_ellipses_are_settled_in_few_steps(expected, actual, tolerance, whitespace, monkeypatch):
+    """Steps, not seconds: each of these took the regex longer than anyone waits."""
+    monkeypatch.setattr(compare, "MAX_STEPS", 20_000)
+    assert matches(expected, actual, tolerance, whitespace) is expected.startswith("...1...")
+
+
+def test_a_match_that_needs_too_many_steps_is_refused(monkeypatch):
+    """One long segment tried at every number of the output: steps grow with both lengths, so
+    the budget stops it and says why."""
+    monkeypatch.setattr(compare, "MAX_STEPS", 20_000)
+    with pytest.raises(compare.Unmatchable, match="more than 20,000 steps"):
+        matches("..." + "1, " * 500 + "x", "1, " * 3000, 1e-6)

@@ -10,8 +10,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import anki, render
-from ..cards import Card
+from .. import anki
+from ..cards import Card, clozes, sub_clozes
 
 FIELD_RE = re.compile(r"\{\{([^{}]+)\}\}")
 PRINT_DPI = 200
@@ -58,7 +58,7 @@ def note(card: Card, env, tf_version: str) -> Note:
 
 def cloze_ordinals(text: str) -> list[int]:
     """The deletions' numbers, each one card in Anki: `{{c1::..}} {{c3::..}}` -> [1, 3]."""
-    return sorted({int(m.group(1)) for m in render.CLOZE_RE.finditer(text)})
+    return sorted({int(m.group(1)) for m in clozes(text)})
 
 
 def fill(template: str, fields: dict[str, str], ordinal: int, question: str | None = None) -> str:
@@ -85,7 +85,7 @@ def cloze(text: str, ordinal: int, answer: bool) -> str:
             return f'<span class="cloze" data-ordinal="{n}">{content}</span>'
         shown = f"[{hint}]" if hint else "[...]"
         return f'<span class="cloze" data-cloze="{_attribute(content)}" data-ordinal="{n}">{shown}</span>'
-    return render.CLOZE_RE.sub(sub, text)
+    return sub_clozes(sub, text)
 
 
 NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
