@@ -32,6 +32,7 @@ import traceback
 import warnings
 
 from generator.apinames import resolve
+from generator.figures import capture as capture_figures, draw_off_screen
 
 STDOUT_CAP = 1 << 20  # a card printing more than this is a flood: killed and failed
 STDERR_KEEP = 64 << 10  # stderr is only shown to humans: keep the head
@@ -42,6 +43,7 @@ SETUP_FILE, CODE_FILE = "<tfcards-setup>", "<tfcards-code>"
 def _prepare_tensorflow():
     """Import TF and set everything a child must inherit, without creating the eager context."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    draw_off_screen()
     import numpy as np
     import tensorflow as tf
 
@@ -98,6 +100,7 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
                     exec(compile(source, filename, "exec", dont_inherit=True), namespace)
         except BaseException as e:  # the card's own exception is data, whatever it is
             result["exception"] = _describe(e)
+        capture_figures(result)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
