@@ -320,7 +320,8 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
     from .build import BuildRefused, build as run_build, output_stem, stamps_file
     from .cache import Cache
 
-    cards = _select(paths, topics, tags)
+    every = load_cards(_paths(paths))
+    cards = filter_cards(every, topics, tags)
     pdf_options = {"layout": layout, "paper": paper, "flip": flip}
     if card_size:
         pdf_options["card_size"] = card_size
@@ -330,7 +331,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, format
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
                 stamps_path=stamps_file(_paths(paths)), strict=strict, python=python,
-                pdf_options=pdf_options, **callbacks)
+                pdf_options=pdf_options, path=every, **callbacks)
         except BuildRefused as e:
             _report_failures(cards, e.report)
             click.echo(_summary(e.report))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .. import render
 from ..atomic import atomic_path
@@ -41,7 +41,8 @@ class PdfResult:
 
 def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templates_dir: Path | None = None,
               layout: str = "duplex", paper: str = "a4", card_size: str = DEFAULT_CARD_SIZE,
-              flip: str = "long", jobs: int | None = None) -> PdfResult:
+              flip: str = "long", jobs: int | None = None,
+              figures: Mapping[str, Sequence[bytes]] | None = None) -> PdfResult:
     """Write CARDS (already verified and filtered) as a PDF at OUT_PATH, atomically.
 
     Cards too long for their slot even at the smallest font are printed whole as full-page

@@ -1,0 +1,232 @@
+"""Cards that teach: `extra` under the answer, figures drawn by the verified code, the learning path,
+and a safe upgrade, checked where learners meet them: the real `anki` library and real PDFs."""
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import generator.verify as verify_module
+from generator import figures
+from generator.anki import MODELS
+from generator.build import build
+from generator.cache import Cache
+from generator.cli import main
+from generator.load import load_cards
+
+from test_anki import import_into, note_by_id
+
+DATA = Path(__file__).parent / "data"
+TEACH = DATA / "teach"
+UPGRADE = DATA / "upgrade"
+PNG = figures.PNG_SIGNATURE
+
+
+@pytest.fixture(scope="module")
+def teach(tmp_path_factory):
+    """The teach deck, copied (its stamps file is written), built once into an .apkg: (cards dir,
+    package, cache, report)."""
+    root = tmp_path_factory.mktemp("teach")
+    src = root / "cards"
+    shutil.copytree(TEACH, src)
+    cache = Cache(root / "cache")
+    cards = load_cards([src])
+    result = build(cards, out_dir=root / "out", formats="apkg", cache=cache, stamps_path=src / "anki-stamps.json",
+                   jobs=2)
+    (apkg,) = result.written
+    return src, apkg, cache, result.report
+
+
+def text(html: str) -> str:
+    """What a reader sees of card HTML: tags and entities dropped, whitespace squashed."""
+    import html as html_module
+    import re
+    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+# --- extra ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("card_id,extra", [
+    ("t-constant", "not NumPy's 64-bit defaults"),
+    ("t-reverse", "shape is fixed unless"),
+    ("t-cloze", "tf.bitcast reinterprets the bits instead"),
+    ("act-relu", "the gradient there is 1"),
+], ids=["basic", "reverse", "cloze", "figure"])
+def test_extra_shows_under_every_answer_and_on_no_question(teach, col, card_id, extra):
+    """Every card of the note (a reverse note's second card, each cloze deletion) shows the extra
+    on its answer side, below the answer, and never on its question side."""
+    import_into(col, teach[1])
+    note = note_by_id(col, card_id)
+    cards = note.cards()
+    assert len(cards) == {"t-reverse": 2, "t-cloze": 2}.get(card_id, 1)
+    for card in cards:
+        question, answer = text(card.question()), text(card.answer())
+        assert extra not in question, (card_id, card.ord)
+        assert extra in answer, (card_id, card.ord)
+        # set apart, below the line Anki scrolls to and the answer under it
+        html = card.answer()
+        rule, extra_at = html.index('<hr id="answer">'), html.index('<div class="extra">')
+        assert rule < extra_at and text(html[rule:extra_at]), (card_id, card.ord)
+
+
+def test_extra_is_not_judged_by_the_atomic_rule(tmp_path, write_cards):
+    """A one-fact answer with a long extra passes --strict; the same words in `back` fail it."""
+    words = " ".join(["word"] * 45)
+    deck = write_cards({"x.yaml": f"""
+        topic: X
+        cards:
+          - id: short-answer
+            front: Which dtype does a Python int become in a tensor?
+            back: int32.
+            extra: {words}.
+        """})
+    runner = CliRunner()
+    ok = runner.invoke(main, ["verify", str(deck), "--strict", "--no-cache"])
+    assert ok.exit_code == 0, ok.output
+    (deck / "x.yaml").write_text((deck / "x.yaml").read_text().replace("back: int32.", f"back: int32, {words}."))
+    bad = runner.invoke(main, ["verify", str(deck), "--strict", "--no-cache"])
+    assert bad.exit_code == 1 and "[atomic] the answer has 46 words" in bad.output
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+def test_figures_are_drawn_by_the_run_and_cached_with_it(teach):
+    src, _, cache, report = teach
+    outcome = report.outcomes["act-relu"]
+    (png,) = figures.decode(outcome)
+    assert png.startswith(PNG) and b"Software" not in png and b"tIME" not in png
+    # 600 x 450 px: fixed size and DPI, whatever figsize the card chose
+    assert int.from_bytes(png[16:20], "big") == 600 and int.from_bytes(png[20:24], "big") == 450
+    assert {v.card_id: v.status for v in report.verdicts}["act-sigmoid"] == "passed"
+
+
+def test_figure_media_ship_on_the_declared_side(teach, col):
+    _, apkg, _, report = teach
+    import_into(col, apkg)
+    media = Path(col.media.dir())
+    for card_id, side in (("act-relu", "back"), ("act-sigmoid", "front")):
+        (png,) = figures.decode(report.outcomes[card_id])
+        (name,) = [p.name for p in media.iterdir() if card_id in p.name]
+        assert (media / name).read_bytes() == png
+        (card,) = note_by_id(col, card_id).cards()
+        tag = f'<img src="{name}"'
+        assert (tag in card.question()) == (side == "front"), card_id
+        assert tag in card.answer()  # the answer side repeats the question above it
+        if side == "back":
+            assert tag not in note_by_id(col, card_id)["Front"]
+
+
+def test_a_figure_card_whose_code_draws_nothing_fails(write_cards):
+    deck = write_cards({"x.yaml": """
+        topic: X
+        cards:
+          - id: no-drawing
+            figure: back
+            front: What is 1 + 1?
+            back: "2"
+            code: print(1 + 1)
+            output: "2"
+        """})
+    result = CliRunner().invoke(main, ["verify", str(deck), "--no-cache"])
+    assert result.exit_code == 1
+    assert "no-drawing" in result.output and "left no matplotlib figure open" in result.output
+
+
+class NoRunner:
+    def __init__(self, *a, **k):
+        raise AssertionError("a cached build started the TensorFlow runner")
+
+
+def test_two_builds_with_figures_are_byte_identical_and_the_cached_one_runs_nothing(teach, tmp_path,
+                                                                                      monkeypatch):
+    src, apkg, cache, _ = teach
+    monkeypatch.setattr(verify_module, "Runner", NoRunner)
+    cards = load_cards([src])
+    again = build(cards, out_dir=tmp_path, formats="apkg", cache=cache, stamps_path=src / "anki-stamps.json")
+    assert again.written[0].read_bytes() == apkg.read_bytes()
+    assert all(v.cached for v in again.report.verdicts if v.status == "passed")
+    assert "tensorflow" not in sys.modules and "matplotlib" not in sys.modules
+    with zipfile.ZipFile(apkg) as zf:
+        assert sum(zf.read(n).startswith(PNG) for n in zf.namelist() if n.isdigit()) == 2
+
+
+# --- the learning path ------------------------------------------------------------------------------
+
+def test_new_cards_come_topic_by_topic_in_learning_path_order(teach, col):
+    """Imported with Anki's default options and studied from the top deck, new cards come in the
+    order of deck.yaml, and of the cards within each topic file. Anki's default "new card sort
+    order" is "card type, then order gathered": a note's second card (a reversed card, a cloze's
+    second deletion) comes after the day's first cards, as Anki keeps siblings apart."""
+    src, apkg, _, _ = teach
+    import_into(col, apkg)
+    assert col.v3_scheduler()
+    names = sorted(n.name for n in col.decks.all_names_and_ids() if n.name.startswith("TensorFlow::"))
+    assert names == ["TensorFlow::01 Tensors", "TensorFlow::02 Keras", "TensorFlow::03 Activations"]
+    col.decks.select(col.decks.id("TensorFlow"))
+    queue = [col.get_card(q.card.id) for q in col.sched.get_queued_cards(fetch_limit=100).cards]
+    shown = [(c.note()["Id"], c.ord) for c in queue]
+    path = [c.id for c in load_cards([src])]
+    assert path == ["t-constant", "t-reverse", "t-cloze", "k-dense", "k-reverse", "act-relu", "act-sigmoid"]
+    assert [i for i, ord_ in shown if ord_ == 0] == path
+    assert shown == [(i, 0) for i in path] + [("t-reverse", 1), ("t-cloze", 1), ("k-reverse", 1)]
+
+
+def test_a_filtered_build_keeps_each_topic_in_its_numbered_subdeck(teach, tmp_path, col):
+    src = teach[0]
+    result = CliRunner().invoke(main, ["build", str(src), "--topic", "activations", "--format", "apkg",
+                                       "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    import_into(col, tmp_path / "out" / "tensorflow--activations.apkg")
+    assert {col.decks.name(c.did) for n in col.find_notes("") for c in col.get_note(n).cards()} == \
+        {"TensorFlow::03 Activations"}
+
+
+# --- upgrading ------------------------------------------------------------------------------------
+
+def test_upgrading_from_the_package_main_built_keeps_history_and_note_types(tmp_path, col):
+    """A learner imported the deck as main built it at e72f6c6 and studied; the new package (the
+    same cards, some with extra now) updates every note in place, keeps every card's scheduling and
+    review history, adds no note type, and its extra shows."""
+    log = import_into(col, UPGRADE / "tensorflow-e72f6c6.apkg").log
+    assert len(log.new) == 7
+    notetypes = sorted((m.id, m.name) for m in col.models.all_names_and_ids())
+    # The learner studies: a basic card, a reversed card's second card, a cloze's first deletion.
+    studied = [note_by_id(col, "a-constant").cards()[0],
+               sorted(note_by_id(col, "a-reverse").cards(), key=lambda c: c.ord)[1],
+               sorted(note_by_id(col, "a-cloze").cards(), key=lambda c: c.ord)[0]]
+    for card in studied:
+        card.start_timer()
+        col.sched.answerCard(card, 3)
+    before = {c.id: (c.did, c.type, c.queue, c.due, c.ivl, c.reps)
+              for n in col.find_notes("") for c in col.get_note(n).cards()}
+    revlog = col.db.all("select id, cid, ease, ivl from revlog order by id")
+    assert len(revlog) == 3
+
+    src = tmp_path / "cards"
+    shutil.copytree(DATA / "anki", src)
+    shutil.copy(UPGRADE / "anki-stamps-e72f6c6.json", src / "anki-stamps.json")
+    for path, card_id, extra in ((src / "tensors.yaml", "a-constant", "Python ints become int32."),
+                                 (src / "keras.yaml", "a-reverse", "Dropout is off at inference."),
+                                 (src / "tensors.yaml", "a-cloze", "tf.bitcast keeps the bits.")):
+        path.write_text(path.read_text().replace(f"  - id: {card_id}\n", f"  - id: {card_id}\n    extra: {extra}\n"))
+    result = build(load_cards([src]), out_dir=tmp_path / "out", formats="apkg", cache=Cache(tmp_path / "cache"),
+                   stamps_path=src / "anki-stamps.json", jobs=2)
+    log = import_into(col, result.written[0]).log
+
+    assert not log.new and not log.conflicting and not log.duplicate
+    assert len(log.updated) == col.note_count() == 7
+    assert sorted((m.id, m.name) for m in col.models.all_names_and_ids()) == notetypes
+    assert {col.models.get(note_by_id(col, i).mid)["id"] for i in ("a-constant", "a-reverse", "a-cloze")} == \
+        {MODELS[k].id for k in ("basic", "reverse", "cloze")}
+    after = {c.id: (c.did, c.type, c.queue, c.due, c.ivl, c.reps)
+             for n in col.find_notes("") for c in col.get_note(n).cards()}
+    assert after == before  # every card kept: its deck, its scheduling
+    assert col.db.all("select id, cid, ease, ivl from revlog order by id") == revlog
+    for card_id, extra in (("a-constant", "Python ints become int32."), ("a-reverse", "Dropout is off at inference."),
+                           ("a-cloze", "tf.bitcast keeps the bits.")):
+        for card in note_by_id(col, card_id).cards():
+            assert extra in text(card.answer()) and extra not in text(card.question()), (card_id, card.ord)
