@@ -29,10 +29,11 @@ class BuildResult:
 
 
 def output_stem(cards: Sequence[Card], topics: Sequence[str] = (), tags: Sequence[str] = ()) -> str:
-    """`tensorflow`, or for a filtered build a name that says what it holds."""
+    """`tensorflow`, or for a filtered build a name that says what it holds: the slugs of the
+    topics its cards have, however TOPICS spelt them (`quantization`, `Post-training quantization`)."""
     stem = slugify(cards[0].deck) if cards else "deck"
     if topics:
-        stem += "--" + "+".join(sorted({slugify(t) for t in topics}))
+        stem += "--" + "+".join(sorted({c.topic_slug for c in cards} or {slugify(t) for t in topics}))
     if tags:
         stem += "--tag-" + "+".join(sorted(set(tags)))
     return stem
@@ -71,7 +72,9 @@ def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: 
 
         options = dict(pdf_options or {})
         layout = options.get("layout", "duplex")
-        result = write_pdf(cards, out_dir / pdf_filename(stem, layout, options.get("paper", "a4"), options.get("card_size")), tf_version=report.tensorflow,
+        name = pdf_filename(stem, layout, options.get("paper", "a4"), options.get("card_size"),
+                            options.get("flip", "long"))
+        result = write_pdf(cards, out_dir / name, tf_version=report.tensorflow,
                            templates_dir=templates_dir, jobs=jobs, figures=drawn, **options)
         written.append(result.path)
         overflowing = tuple(result.overflowing)

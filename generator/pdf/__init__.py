@@ -60,7 +60,7 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
     with gc_paused():
         if layout == "sheet":
             from .sheet import sheet_document
-            document, description = sheet_document(env, cards, tf_version, paper, card_size)
+            document, description = sheet_document(env, cards, tf_version, paper, card_size, figures)
             overflowing: tuple[str, ...] = ()
             with fixed_font_timestamps():
                 # custom_metadata: paper and card size go into the PDF's info dictionary too
@@ -68,20 +68,24 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
         else:
             from .deck import cards_pdf
             data, pages, overflowing, description = cards_pdf(env, cards, tf_version, layout, paper,
-                                                              card_size, flip, jobs or os.cpu_count() or 1)
+                                                              card_size, flip, jobs or os.cpu_count() or 1,
+                                                              figures)
         with atomic_path(out_path) as tmp:
             tmp.write_bytes(data)
     return PdfResult(out_path, overflowing, pages, layout, description)
 
 
-def pdf_filename(stem: str, layout: str = "duplex", paper: str = "a4", card_size: str | None = None) -> str:
-    """The PDF's file name, saying what it prints: `tensorflow-duplex-a4-3x5.pdf`.
+def pdf_filename(stem: str, layout: str = "duplex", paper: str = "a4", card_size: str | None = None,
+                 flip: str = "long") -> str:
+    """The PDF's file name, saying what it prints: `tensorflow-duplex-a4-3x5-flip-long.pdf`.
 
-    Builds for other paper or card sizes get other names, instead of overwriting each other. The
-    study sheet has no card size: `tensorflow-sheet-letter.pdf`. CARD_SIZE None is the default."""
+    Builds for other paper, card sizes or (duplex) flip edges get other names, instead of
+    overwriting each other. The study sheet has no card size: `tensorflow-sheet-letter.pdf`.
+    CARD_SIZE None is the default."""
     if layout == "sheet":
         return f"{stem}-{layout}-{paper}.pdf"
-    return f"{stem}-{layout}-{paper}-{card_size or DEFAULT_CARD_SIZE}.pdf"
+    name = f"{stem}-{layout}-{paper}-{card_size or DEFAULT_CARD_SIZE}"
+    return f"{name}-flip-{flip}.pdf" if layout == "duplex" else f"{name}.pdf"
 
 
 def describe(layout: str = "duplex", paper: str = "a4", card_size: str = DEFAULT_CARD_SIZE,
