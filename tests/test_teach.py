@@ -230,3 +230,61 @@ def test_upgrading_from_the_package_main_built_keeps_history_and_note_types(tmp_
                            ("a-cloze", "tf.bitcast keeps the bits.")):
         for card in note_by_id(col, card_id).cards():
             assert extra in text(card.answer()) and extra not in text(card.question()), (card_id, card.ord)
+
+
+# --- the spoiler rule on reverse cards --------------------------------------------------------------
+
+SPOILERS = """
+    topic: Spoilers
+    cards:
+      - id: padding-in-code
+        type: reverse
+        front: Padding that keeps a convolution's output as large as its input
+        back: "`padding=\\"same\\"`"
+        skip: shown, not run, in this test
+        code: |
+          layer = Conv2D(4, 3, padding='same')
+        output: ""
+      - id: formula-in-code
+        type: reverse
+        front: Parameters of a Dense layer with `units` units and `n` inputs
+        back: "`n * units + units`"
+        skip: shown, not run, in this test
+        code: |
+          print(count(Dense(5), inputs=10), 10 * 5 + 5)
+        output: 55 55
+      - id: front-in-code
+        type: reverse
+        front: "`@function`"
+        back: Wraps a Python function in a callable that traces it into a graph.
+        code_on: back
+        skip: shown, not run, in this test
+        code: |
+          f = function(plus_one)
+        output: ""
+      - id: code-on-the-answer-side
+        type: reverse
+        code_on: back
+        front: Parameters of a Dense layer with `units` units and `m` inputs
+        back: "`m * units + units`"
+        skip: shown, not run, in this test
+        code: |
+          print(count(Dense(5), inputs=10), 10 * 5 + 5)
+        output: 55 55
+    """
+
+
+def test_a_reverse_card_that_shows_its_answer_on_a_question_side_fails_strict(write_cards):
+    """The first card's question side is the front and the code under it; the second card's is the
+    back, with its code and output. Neither may show the other's answer: in other quotes and case
+    (`padding='same'`), as a formula with values in (`10 * 5 + 5`), or as code (`function(...)`)."""
+    result = CliRunner().invoke(main, ["verify", str(write_cards({"s.yaml": SPOILERS})), "--strict"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert len(lines) == 3, result.output
+    found = "\n".join(lines)
+    assert "'padding-in-code': [spoiler] the answer's `padding=\"same\"` also shows on the question side" in found
+    assert "'formula-in-code': [spoiler] the question's code shows `10 * 5 + 5`, the answer's `n * units + units`" \
+        in found
+    assert "'front-in-code': [spoiler] the reversed card asks for `@function`" in found
+    assert "code-on-the-answer-side" not in result.output
