@@ -37,7 +37,7 @@ from markupsafe import Markup
 
 from . import render
 from .atomic import atomic_path, write_text
-from .cards import Card
+from .cards import Card, subdecks
 
 FIELDS = ("Id", "Topic", "Front", "Back", "Code", "Output", "Status")
 CLOZE_FIELDS = ("Id", "Topic", "Text", "Extra", "Code", "Output", "Status")
@@ -134,19 +134,6 @@ def render_fields(card: Card, env, tf_version: str,
     media: dict[str, Path | bytes] = {media_name(path): path for path in card.images}
     return ([card.id, card.topic, front, back, _plain(card.code or ""), _plain(output), footer],
             {**media, **figure_media})
-
-
-def subdecks(cards: Sequence[Card]) -> dict[tuple[str, str], str]:
-    """The Anki deck of each (deck, topic) of CARDS, numbered in the order the topics first come:
-    `TensorFlow::01 Tensors`. Anki lists subdecks by name, so the number puts them in the order
-    of the learning path."""
-    numbers: dict[str, dict[str, int]] = {}
-    for card in cards:
-        topics = numbers.setdefault(card.deck, {})
-        topics.setdefault(card.topic, len(topics) + 1)
-    width = max([2, *(len(str(len(topics))) for topics in numbers.values())])
-    return {(deck, topic): f"{deck}::{n:0{width}d} {topic}"
-            for deck, topics in numbers.items() for topic, n in topics.items()}
 
 
 def _plain(text: str) -> str:

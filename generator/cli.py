@@ -281,16 +281,22 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, repor
 @main.command("list")
 @selection
 def list_(paths, topics, tags) -> None:
-    """Show the topics and how many cards each holds."""
-    cards = _select(paths, topics, tags)
-    topics_seen: dict[str, list[Card]] = {}
+    """Show the topics, in the order of the learning path (cards/deck.yaml), and how many cards each
+    holds; numbered as the Anki subdecks are."""
+    from .cards import subdecks
+
+    every = load_cards(_paths(paths))
+    cards = filter_cards(every, topics, tags)
+    names = subdecks(every)
+    topics_seen: dict[tuple[str, str], list[Card]] = {}
     for card in cards:
-        topics_seen.setdefault(card.topic, []).append(card)
-    width = max(len(t) for t in topics_seen)
-    for topic, members in topics_seen.items():
+        topics_seen.setdefault((card.deck, card.topic), []).append(card)
+    labels = {key: names[key].split("::", 1)[1] for key in topics_seen}
+    width = max(len(label) for label in labels.values())
+    for key, members in topics_seen.items():
         files = ", ".join(sorted({display_path(c.file) for c in members}))
         with_code = sum(c.code is not None for c in members)
-        click.echo(f"{topic:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}")
+        click.echo(f"{labels[key]:<{width}}  {len(members):>4} cards  {with_code:>4} with code  {files}")
     click.echo(f"{len(cards)} cards in {len(topics_seen)} topics")
 
 

@@ -165,7 +165,7 @@ def test_new_cards_come_topic_by_topic_in_learning_path_order(teach, col):
     import_into(col, apkg)
     assert col.v3_scheduler()
     names = sorted(n.name for n in col.decks.all_names_and_ids() if n.name.startswith("TensorFlow::"))
-    assert names == ["TensorFlow::01 Tensors", "TensorFlow::02 Keras", "TensorFlow::03 Activations"]
+    assert names == ["TensorFlow::01 Tensors", "TensorFlow::02 Keras layers", "TensorFlow::03 Activations"]
     col.decks.select(col.decks.id("TensorFlow"))
     queue = [col.get_card(q.card.id) for q in col.sched.get_queued_cards(fetch_limit=100).cards]
     shown = [(c.note()["Id"], c.ord) for c in queue]
@@ -288,3 +288,127 @@ def test_a_reverse_card_that_shows_its_answer_on_a_question_side_fails_strict(wr
         in found
     assert "'front-in-code': [spoiler] the reversed card asks for `@function`" in found
     assert "code-on-the-answer-side" not in result.output
+
+
+def test_list_follows_the_learning_path_and_numbers_topics_as_anki_does(teach):
+    result = CliRunner().invoke(main, ["list", str(teach[0])])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split("  ")[0] for line in lines[:3]] == ["01 Tensors", "02 Keras layers", "03 Activations"]
+    only = CliRunner().invoke(main, ["list", str(teach[0]), "--topic", "activations"])
+    assert only.output.startswith("03 Activations")  # its number in the whole path
+
+
+def test_the_shipped_deck_goes_from_tensors_to_deployment():
+    from generator.load import topic_files
+
+    stems = [f.stem for f in topic_files([DATA.parent.parent / "cards"])]
+    assert stems[:3] == ["tensors", "type-checks", "variables"]
+    assert stems[-3:] == ["saving", "serving", "quantization"]
+    assert stems.index("autodiff") < stems.index("keras") < stems.index("training-loops") < stems.index("data")
+
+
+# --- print ------------------------------------------------------------------------------------------
+
+PT_PER_MM = 72 / 25.4
+LONG_LINE = ('model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), '
+             'loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)')
+LONG_CARD = f"""
+    topic: Long lines
+    cards:
+      - id: long-line
+        front: Which loss does this compile call choose?
+        back: "`sparse_categorical_crossentropy`"
+        skip: printed, not run, in this test
+        code: |
+          import keras
+          model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3)])
+          {LONG_LINE}
+          print(model.loss)
+        output: sparse_categorical_crossentropy
+    """
+
+
+def slot_words(path: Path, page: int, rect) -> list[dict]:
+    import pdfplumber
+
+    with pdfplumber.open(path) as doc:
+        box = (rect.x * PT_PER_MM, rect.y * PT_PER_MM, (rect.x + rect.w) * PT_PER_MM, (rect.y + rect.h) * PT_PER_MM)
+        return doc.pages[page].crop(box).extract_words(extra_attrs=["size", "fontname"])
+
+
+def test_a_130_character_code_line_prints_with_every_token_whole_and_a_large_question(write_cards, tmp_path):
+    """On a 3x5 card the long line is wrapped between tokens: every name, number and string of it
+    is printed whole (read back from the PDF), the continued line starts with the mark, further
+    right than its line, and the question stays at 14 pt or more."""
+    import tokenize
+    import io
+
+    from generator import pdf
+    from generator.pdf.geometry import duplex_sheet
+
+    assert len(LONG_LINE) >= 130
+    cards = load_cards([write_cards({"long.yaml": LONG_CARD})])
+    path = pdf.write_pdf(cards, tmp_path / "long.pdf", tf_version="2.21.0").path
+    sheet = duplex_sheet("a4", "3x5")
+    words = slot_words(path, 0, sheet.fronts[0])
+    mono = [w for w in words if "Mono" in w["fontname"]]
+    texts = [w["text"] for w in mono]
+    tokens = [t.string for t in tokenize.generate_tokens(io.StringIO(LONG_LINE).readline)
+              if t.type in (tokenize.NAME, tokenize.NUMBER, tokenize.STRING)]
+    for token in tokens:
+        assert any(token in text for text in texts), (token, texts)
+    assert "\u21aa" in texts  # the continuation mark
+    mark = next(w for w in mono if w["text"] == "\u21aa")
+    line_start = min(w["x0"] for w in mono)
+    assert mark["x0"] > line_start  # a hanging indent
+    question = [w for w in words if "Mono" not in w["fontname"] and w["size"] > 7]
+    assert question and min(w["size"] for w in question) >= 14
+    assert min(w["size"] for w in mono) >= 6.5 - 0.05  # the code's floor
+
+
+def test_figures_and_extra_print_on_their_side(teach, tmp_path):
+    from generator import pdf
+    from generator.pdf.geometry import duplex_sheet
+    import pdfplumber
+
+    src, _, _, report = teach
+    cards = load_cards([src])
+    drawn = {c.id: figures.decode(report.outcomes.get(c.id)) for c in cards if c.figure}
+    path = pdf.write_pdf(cards, tmp_path / "teach.pdf", tf_version="2.21.0", figures=drawn).path
+    sheet = duplex_sheet("a4", "3x5")
+    per = sheet.per_page
+
+    def where(card_id, which):
+        n = [c.id for c in cards].index(card_id)
+        page = 2 * (n // per) + (which == "back")
+        rect = (sheet.fronts if which == "front" else sheet.backs)[n % per]
+        return page, rect
+
+    with pdfplumber.open(path) as doc:
+        def images(card_id, which):
+            page, rect = where(card_id, which)
+            return [i for i in doc.pages[page].images
+                    if rect.x * PT_PER_MM <= i["x0"] and i["x1"] <= (rect.x + rect.w) * PT_PER_MM
+                    and rect.y * PT_PER_MM <= i["top"] and i["bottom"] <= (rect.y + rect.h) * PT_PER_MM]
+        assert len(images("act-relu", "back")) == 1 and not images("act-relu", "front")
+        assert len(images("act-sigmoid", "front")) == 1 and not images("act-sigmoid", "back")
+        assert not images("t-constant", "back")
+    for card_id, extra in (("t-constant", "64-bit"), ("t-reverse", "TensorShape(None)")):
+        front = " ".join(w["text"] for w in slot_words(path, *where(card_id, "front")))
+        back = slot_words(path, *where(card_id, "back"))
+        assert extra not in front and extra in " ".join(w["text"] for w in back)
+        # under the answer (both answers here are a code span: the back's first code) and smaller
+        answer = min((w for w in back if "Mono" in w["fontname"] and w["size"] > 7), key=lambda w: w["top"])
+        (word,) = [w for w in back if extra in w["text"]]
+        assert word["top"] > answer["bottom"] and word["size"] < answer["size"]
+
+
+def test_pdf_names_say_the_flip_edge_and_not_how_the_topic_was_spelt(teach, tmp_path):
+    src, _, cache, _ = teach
+    for topic, flip in (("keras", "long"), ("Keras layers", "long"), ("KERAS-LAYERS", "short")):
+        result = CliRunner().invoke(main, ["build", str(src), "--topic", topic, "--format", "pdf", "--flip", flip,
+                                           "--out", str(tmp_path), "--cache-dir", str(cache.directory)])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.glob("*.pdf")) == [
+        "tensorflow--keras-layers-duplex-a4-3x5-flip-long.pdf", "tensorflow--keras-layers-duplex-a4-3x5-flip-short.pdf"]
