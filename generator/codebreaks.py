@@ -81,10 +81,14 @@ def _quoted(line: str) -> set[int]:
     return {i + 1 for i in inside}
 
 
+BREAKABLE_FROM = 20  # characters: a shorter span moves to the next line whole, as a word does
+
+
 def breakable(code: str) -> Markup:
-    """Inline CODE, escaped, with `<wbr>` where a line may break (none in a cloze deletion's
-    markers, which Anki must find intact)."""
-    if "\n" in code or "{{c" in code:
+    """Inline CODE, escaped, with `<wbr>` where a line may break, if it is long enough to need one
+    (none in a cloze deletion's markers, which Anki must find intact). Each `<wbr>` is a box to
+    lay out: a short span, which never fills a line, gets none."""
+    if len(code) < BREAKABLE_FROM or "\n" in code or "{{c" in code:
         return escape(code)
     points = sorted(break_points(code).get(0, ()))
     pieces = [code[a:b] for a, b in zip([0] + points, points + [len(code)])]

@@ -412,3 +412,50 @@ def test_pdf_names_say_the_flip_edge_and_not_how_the_topic_was_spelt(teach, tmp_
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.glob("*.pdf")) == [
         "tensorflow--keras-layers-duplex-a4-3x5-flip-long.pdf", "tensorflow--keras-layers-duplex-a4-3x5-flip-short.pdf"]
+
+
+# --- the live page ------------------------------------------------------------------------------------
+
+def test_the_live_page_shows_extra_and_the_figure(teach):
+    """A served card's page previews its note with the extra under the answer and the figure its
+    run drew, served as media (the run's outcome here is the one the build's real run gave)."""
+    import html
+
+    from generator.serve.pages import Pages
+    from generator.serve.workspace import API_JOB, Workspace
+
+    src, _, _, report = teach
+    jobs: list[dict] = []
+    ws = Workspace([src], jobs.append, topics=["activations"])
+    ws.scan()
+    for job in jobs:
+        if not job["key"].startswith(API_JOB):
+            card_id = next(c.id for c in ws.cards if c.code == job["code"])
+            ws.received({**report.outcomes[card_id], "key": job["key"]})
+    assert ws.entry("act-relu").status == "passed"
+    pages = Pages(ws)
+    page = html.unescape(pages.card("act-relu"))
+    (png,) = figures.decode(report.outcomes["act-relu"])
+    (name,) = [n for n in pages.media if "act-relu" in n]
+    assert pages.media[name].read_bytes() == png
+    assert f'<img src="{name}"' in page and "the gradient there is 1" in page
+    assert '<div class="extra">' in page
+
+
+def test_a_business_card_question_does_not_start_with_a_word_alone(write_cards, tmp_path):
+    """WeasyPrint broke this question after "How" (its first space) because the code span did not
+    fit at the end of the line; the first line must hold as many words as fit."""
+    from generator import pdf
+    from generator.pdf.geometry import duplex_sheet
+
+    deck = write_cards({"q.yaml": """
+        topic: Saving
+        cards:
+          - id: keep-last
+            front: How do you keep only the last few `tf.train.Checkpoint` saves on disk?
+            back: "`tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)`"
+        """})
+    path = pdf.write_pdf(load_cards([deck]), tmp_path / "b.pdf", tf_version="2.21.0", card_size="business").path
+    words = [w for w in slot_words(path, 0, duplex_sheet("a4", "business").fronts[0]) if w["size"] > 7]
+    first = min(w["top"] for w in words)
+    assert [w["text"] for w in words if abs(w["top"] - first) < 2][:4] == ["How", "do", "you", "keep"]

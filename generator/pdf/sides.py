@@ -46,16 +46,18 @@ class Side:
         return self.code_pts[self.step] if self.code_pts else None
 
 
-# The space between a word and the inline element (code, emphasis, a link) that follows it
-_BEFORE_INLINE_RE = re.compile(r"(?<=[^\s<>])([ \t\n]+)(?=<(?:code|strong|em|a|del|s)[\s>])")
+# The space between a word and the inline code that follows it
+_BEFORE_INLINE_RE = re.compile(r"(?<=[^\s<>])([ \t\n]+)(?=<code>)")
 
 
 def keep_lines_full(html: str) -> Markup:
-    """HTML whose every space before an inline element is a box of its own. WeasyPrint, breaking a
-    line before an inline element that does not fit on it, breaks the text run before that
-    element at the run's first opportunity instead of its last: the question "How do you keep
-    only the last few `tf.train.Checkpoint` saves on disk?" printed "How" alone on its first line.
-    With the space in a box of its own, the break falls there, just before the element."""
+    """HTML whose every space before inline code is a box of its own. WeasyPrint, breaking a line
+    before an inline element that does not fit on it, breaks the text run before that element at
+    the run's first opportunity instead of its last: the question "How do you keep only the last
+    few `tf.train.Checkpoint` saves on disk?" printed "How" alone on its first line. With the
+    space in a box of its own, the break falls there, just before the element. (Only before code,
+    and only on questions: each box costs layout time, code spans are the long inline elements of
+    a card, and a large centred question is where a line broken too early shows.)"""
     return Markup(_BEFORE_INLINE_RE.sub(r"<span>\1</span>", str(html)))
 
 
@@ -81,12 +83,13 @@ def sides(card: Card, index: int, tf_version: str, figures: Sequence[bytes] = ()
         front_md, back_md = card.front, card.back
     code_front = card.code_on == "front"
     urls = tuple(png_url(png) for png in figures)
-    extra = keep_lines_full(render.markdown_html(card.extra, src)) if card.extra.strip() else None
+    extra = Markup(render.markdown_html(card.extra, src)) if card.extra.strip() else None
+    # the question, set large and centred, is where a line broken too early shows
     front = Side("front", card.id, card.topic, f"{index}f", keep_lines_full(render.markdown_html(front_md, src)),
                  code if code_front else None, None, None, "", source=front_md,
                  code_text=(card.code or "") if code_front else "",
                  figures=urls if card.figure == "front" else ())
-    back = Side("back", card.id, card.topic, f"{index}b", keep_lines_full(render.markdown_html(back_md, src)),
+    back = Side("back", card.id, card.topic, f"{index}b", Markup(render.markdown_html(back_md, src)),
                 None if code_front else code, card.output, card.raises,
                 render.status_line(card, None, tf_version), source=back_md,
                 source_code=tuple(x for x in (card.output, card.raises) if x is not None),
