@@ -93,9 +93,12 @@ def cloze(text: str, reveal: bool) -> str:
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """Jinja over the user's templates dir (default: the shipped one), strict about undefined names."""
+    """Jinja over the user's templates dir (default: the shipped one), strict about undefined names.
+    A template the user's copy lacks (one added since it was copied, such as anki/footer.html)
+    comes from the shipped set."""
+    dirs = [str(templates_dir)] if templates_dir else []
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir or default_templates_dir())),
+        loader=jinja2.FileSystemLoader(dirs + [str(default_templates_dir())]),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "htm", "xml", "j2"], default_for_string=False),
         keep_trailing_newline=True,

@@ -376,6 +376,8 @@ def test_figures_and_extra_print_on_their_side(teach, tmp_path):
     cards = load_cards([src])
     drawn = {c.id: figures.decode(report.outcomes.get(c.id)) for c in cards if c.figure}
     path = pdf.write_pdf(cards, tmp_path / "teach.pdf", tf_version="2.21.0", figures=drawn).path
+    again = pdf.write_pdf(cards, tmp_path / "again.pdf", tf_version="2.21.0", figures=drawn).path
+    assert again.read_bytes() == path.read_bytes()  # figures and all
     sheet = duplex_sheet("a4", "3x5")
     per = sheet.per_page
 
@@ -459,3 +461,18 @@ def test_a_business_card_question_does_not_start_with_a_word_alone(write_cards, 
     words = [w for w in slot_words(path, 0, duplex_sheet("a4", "business").fronts[0]) if w["size"] > 7]
     first = min(w["top"] for w in words)
     assert [w["text"] for w in words if abs(w["top"] - first) < 2][:4] == ["How", "do", "you", "keep"]
+
+
+def test_a_copy_of_the_templates_made_before_the_footer_still_builds(teach, tmp_path, col):
+    src, _, cache, _ = teach
+    templates = tmp_path / "templates"
+    shutil.copytree(Path(__file__).parent.parent / "templates", templates)
+    (templates / "anki" / "footer.html").unlink()
+    back = templates / "anki" / "back.html"
+    back.write_text(back.read_text().replace('<div class="tfcards a">', '<div class="tfcards a mine">'))
+    result = CliRunner().invoke(main, ["build", str(src), "--format", "apkg", "--out", str(tmp_path / "out"),
+                                       "--templates", str(templates), "--cache-dir", str(cache.directory)])
+    assert result.exit_code == 0, result.output
+    import_into(col, tmp_path / "out" / "tensorflow.apkg")
+    note = note_by_id(col, "t-constant")
+    assert "mine" in note["Back"] and "not NumPy's 64-bit defaults" in text(note["Status"])
