@@ -4,6 +4,9 @@
     .venv/bin/python bench/bench_pdf.py --10k      # also 10,000 cards (about a minute on 2 cores, < 1 GB RAM)
     .venv/bin/python bench/bench_pdf.py 250 2000   # any sizes
     .venv/bin/python bench/bench_pdf.py --jobs 1   # in one process (default: one per CPU)
+    .venv/bin/python bench/bench_pdf.py 1000 --against /tmp/old --rounds 3
+                                                   # this tree against another (`git archive`),
+                                                   # alternated: old, new, old, new...
 
 Each size prints wall-clock and CPU seconds, the worker processes' CPU included (CPU time is
 what to compare on a shared machine: other processes slow the wall clock, not the CPU time;
@@ -18,7 +21,12 @@ from __future__ import annotations
 import argparse
 import gc
 import html
+import json
+import os
 import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,13 +74,55 @@ def cpu_seconds() -> float:
                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
+def one(n: int, jobs: int | None) -> None:
+    """Lay out N synthetic cards once, in this process's `generator`; print the CPU and wall
+    seconds as JSON (for --against, which runs this under each source tree)."""
+    write_pdf(synthetic(2), Path(tempfile.gettempdir()) / "bench-warmup.pdf", tf_version="2.21.0")
+    with tempfile.TemporaryDirectory() as tmp:
+        cards = synthetic(n)
+        gc.collect()
+        start, start_cpu = time.perf_counter(), cpu_seconds()
+        write_pdf(cards, Path(tmp) / "bench.pdf", tf_version="2.21.0", jobs=jobs)
+        print(json.dumps({"cpu": cpu_seconds() - start_cpu, "wall": time.perf_counter() - start}))
+
+
+def against(sizes: list[int], other: Path, rounds: int, jobs: int | None) -> None:
+    """This tree's layout against OTHER's (a source tree of another commit), alternated in one run:
+    CPU time is what to compare on a shared machine."""
+    trees = {"before": other.resolve(), "after": Path(__file__).resolve().parent.parent}
+    for n in sizes:
+        cpu: dict[str, list[float]] = {"before": [], "after": []}
+        for r in range(rounds):
+            for name, tree in trees.items():
+                args = [sys.executable, str(Path(__file__).resolve()), "--one", str(n)]
+                if jobs:
+                    args += ["--jobs", str(jobs)]
+                out = subprocess.run(args, env=dict(os.environ, PYTHONPATH=str(tree)), cwd=tree,
+                                     capture_output=True, text=True, check=True).stdout
+                result = json.loads(out.strip().splitlines()[-1])
+                cpu[name].append(result["cpu"])
+                print(f"{n:>6} cards, round {r + 1}, {name:<6}: {result['cpu']:6.1f} s CPU, "
+                      f"{result['wall']:6.1f} s wall", flush=True)
+        before, after = statistics.median(cpu["before"]), statistics.median(cpu["after"])
+        print(f"{n:>6} cards: median CPU before {before:.1f} s, after {after:.1f} s: "
+              f"after / before = {after / before:.3f}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, help="deck sizes (default: 100 1000)")
     parser.add_argument("--10k", dest="tenk", action="store_true", help="also time 10,000 cards")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per CPU)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="a source tree of another commit to compare with, alternated")
+    parser.add_argument("--rounds", type=int, default=3, help="with --against: runs of each tree")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one:
+        return one(args.one, args.jobs)
     sizes = args.sizes or [100, 1000]
+    if args.against:
+        return against(sizes, args.against, args.rounds, args.jobs)
     if args.tenk and 10000 not in sizes:
         sizes.append(10000)
     write_pdf(synthetic(2), Path(tempfile.gettempdir()) / "bench-warmup.pdf", tf_version="2.21.0")  # imports

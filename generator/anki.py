@@ -2,10 +2,15 @@
 
 What makes re-import safe, and why each piece is here:
 
-* Note types have fixed ids, fields and template names (`MODELS`). Anki compares an incoming
-  note type with the one it has by id; if fields or templates differ it imports a *copy* and
-  leaves every existing note alone. Changing them means a new id (see docs/anki.md).
-  All styling lives in the rendered fields and the CSS, which may change freely.
+* Note types have fixed ids, field names and template names (`MODELS`). Anki compares an incoming
+  note type with the one it has by id and by those names (its "schema"); if they differ it
+  imports a *copy* and leaves every existing note alone. Changing them means a new id (see
+  docs/anki.md). The templates' text, the rendered fields and the CSS may change freely: a newer
+  note type with the same names replaces the old one in place. So `extra` lives in the `Status`
+  field, the answer side's footer, which every answer template shows and no question does.
+* Subdecks carry the learning path in their names (`TensorFlow::01 Tensors`): Anki lists
+  subdecks by name and, with its default options, gathers new cards deck by deck in that order,
+  each deck's in the order of their `due` position, which follows the cards' order.
 * The note GUID comes from the card id alone, so any other edit updates the same note.
 * Anki's default import updates a note only when the incoming one is newer, and genanki
   stamps a whole package with one time. We keep one stamp per note in a small JSON file
@@ -25,7 +30,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import genanki
 from genanki.util import guid_for
@@ -33,12 +38,13 @@ from markupsafe import Markup
 
 from . import images, render
 from .atomic import atomic_path, write_text
-from .cards import Card
+from .cards import Card, subdecks
 from .errors import CardError
 
 FIELDS = ("Id", "Topic", "Front", "Back", "Code", "Output", "Status")
 CLOZE_FIELDS = ("Id", "Topic", "Text", "Extra", "Code", "Output", "Status")
 QA = '{{FrontSide}}\n<hr id="answer">\n'
+FOOTER = "\n{{Status}}"  # the answer's footer: the card's extra, then what verified it
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,12 @@ class NoteType:
 
 MODELS = {
     "basic": NoteType(1746003100, "tfcards basic", FIELDS,
-                      (("Card 1", "{{Front}}", QA + "{{Back}}"),)),
+                      (("Card 1", "{{Front}}", QA + "{{Back}}" + FOOTER),)),
     "reverse": NoteType(1746003101, "tfcards reverse", FIELDS,
-                        (("Card 1", "{{Front}}", QA + "{{Back}}"),
-                         ("Card 2", "{{Back}}", QA + "{{Front}}"))),
+                        (("Card 1", "{{Front}}", QA + "{{Back}}" + FOOTER),
+                         ("Card 2", "{{Back}}", QA + "{{Front}}" + FOOTER))),
     "cloze": NoteType(1746003102, "tfcards cloze", CLOZE_FIELDS,
-                      (("Cloze", "{{cloze:Text}}", "{{cloze:Text}}\n<hr id=\"answer\">\n{{Extra}}"),),
+                      (("Cloze", "{{cloze:Text}}", "{{cloze:Text}}\n<hr id=\"answer\">\n{{Extra}}" + FOOTER),),
                       cloze=True),
 }
 MAX_STAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC
@@ -110,19 +116,30 @@ def media_name(path: Path) -> str:
     return f"tfcards-{digest}-{stem}{kind.suffix}"
 
 
-def render_fields(card: Card, env, tf_version: str) -> tuple[list[str], dict[str, Path]]:
-    """The note's field values, rendered through the user's Jinja templates, and its media."""
+def figure_name(card: Card, n: int, png: bytes) -> str:
+    """The media file name of the N-th figure CARD's code drew: changes when the picture does."""
+    return f"tfcards-{hashlib.sha256(png).hexdigest()[:10]}-{card.id}-figure{n}.png"
+
+
+def render_fields(card: Card, env, tf_version: str,
+                  figures: Sequence[bytes] = ()) -> tuple[list[str], dict[str, Path | bytes]]:
+    """The note's field values, rendered through the user's Jinja templates, and its media (image
+    files by name, and the PNGs of FIGURES, the figures the card's code drew)."""
+    figure_media = {figure_name(card, n, png): png for n, png in enumerate(figures, 1)}
     context = dict(
         card=card,
         code=Markup(render.highlight_code(card.code)) if card.code is not None else None,
         status=render.status_line(card, None, tf_version),
         image_src=lambda target: media_name(render.image_path(card, target)),
+        figures=list(figure_media),
     )
     front = env.get_template("anki/front.html").render(context).strip()
     back = env.get_template("anki/back.html").render(context).strip()
+    footer = env.get_template("anki/footer.html").render(context).strip()
     output = card.output if card.output is not None else (card.raises or "")
-    return ([card.id, _plain(card.topic), front, back, _plain(card.code or ""), _plain(output),
-             _plain(context["status"])], {media_name(path): path for path in card.images})
+    media: dict[str, Path | bytes] = {media_name(path): path for path in card.images}
+    return ([card.id, _plain(card.topic), front, back, _plain(card.code or ""), _plain(output), footer],
+            {**media, **figure_media})
 
 
 def _plain(text: str) -> str:
@@ -188,25 +205,36 @@ def _check_stamp(mod, key: str, path: Path, text: str) -> None:
 
 
 def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templates_dir: Path | None = None,
-               stamps_path: Path | None = None) -> Path:
-    """Render CARDS into OUT_PATH (atomically) and update the stamps file if content changed."""
+               stamps_path: Path | None = None, figures: Mapping[str, Sequence[bytes]] | None = None,
+               path: Sequence[Card] | None = None) -> Path:
+    """Render CARDS into OUT_PATH (atomically) and update the stamps file if content changed.
+
+    FIGURES: the PNGs each card's code drew, by card id. PATH: the whole deck in learning-path
+    order, when CARDS is a selection of it, so that a topic's subdeck and a card's position are
+    the same in every build (default: CARDS)."""
     env = render.environment(templates_dir)
     css = env.get_template("anki/style.css").render().strip() + "\n"
     stamps = Stamps(stamps_path)
     models = {kind: _Model(nt, css, stamps.stamp(f"notetype:{nt.name}", _hash(nt.id, nt.fields, nt.templates, css)))
               for kind, nt in MODELS.items()}
+    path = cards if path is None else path
+    names = subdecks(path)
+    positions = {card.id: n for n, card in enumerate(path, 1)}
     decks: dict[str, genanki.Deck] = {}
-    media: dict[str, Path] = {}
+    media: dict[str, Path | bytes] = {}
     for card in cards:
-        fields, card_media = render_fields(card, env, tf_version)
+        fields, card_media = render_fields(card, env, tf_version, (figures or {}).get(card.id, ()))
         media.update(card_media)
         tags = [card.topic_slug, *card.tags]
         model = models[card.type]
-        stamp = stamps.stamp(f"note:{card.id}", _hash(model.model_id, card.deck_path, tags, fields))
-        deck = decks.get(card.deck_path)
+        name = names[(card.deck, card.topic)]
+        stamp = stamps.stamp(f"note:{card.id}", _hash(model.model_id, name, tags, fields))
+        deck = decks.get(name)
         if deck is None:
-            deck = decks[card.deck_path] = genanki.Deck(deck_id(card.deck_path), card.deck_path)
-        deck.add_note(_Note(model=model, fields=fields, tags=tags, guid=note_guid(card), stamp=stamp))
+            deck = decks[name] = genanki.Deck(deck_id(name), name)
+        # due: the position of a new card, by which Anki gathers a deck's new cards
+        deck.add_note(_Note(model=model, fields=fields, tags=tags, guid=note_guid(card), stamp=stamp,
+                            due=positions[card.id]))
     for deck in decks.values():
         deck.models = {m.model_id: m for m in models.values()}  # every note type, in a fixed order
     package = genanki.Package([decks[name] for name in sorted(decks)])
@@ -217,7 +245,8 @@ def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templa
     return out_path
 
 
-def _write_package(package: genanki.Package, media: list[tuple[str, Path]], timestamp: int, out: Path) -> None:
+def _write_package(package: genanki.Package, media: list[tuple[str, Path | bytes]], timestamp: int,
+                   out: Path) -> None:
     """genanki's Package.write_to_file with fixed zip times, so equal input gives equal bytes."""
     with tempfile.TemporaryDirectory() as tmp:
         db_path = Path(tmp) / "collection.anki2"
@@ -228,8 +257,9 @@ def _write_package(package: genanki.Package, media: list[tuple[str, Path]], time
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             _add(zf, "collection.anki2", db_path.read_bytes())
             _add(zf, "media", json.dumps({str(i): name for i, (name, _) in enumerate(media)}).encode())
-            for i, (_, path) in enumerate(media):
-                _add(zf, str(i), images.read(path)[0])  # checked again: what ships is what was checked
+            for i, (_, data) in enumerate(media):
+                # an image is checked again (what ships is what was checked); a figure is the run's PNG bytes
+                _add(zf, str(i), data if isinstance(data, bytes) else images.read(data)[0])
 
 
 def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:

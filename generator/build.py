@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import figures
 from .cache import Cache
 from .cards import Card, Verdict, slugify
 from .plural import counted
@@ -29,10 +30,11 @@ class BuildResult:
 
 
 def output_stem(cards: Sequence[Card], topics: Sequence[str] = (), tags: Sequence[str] = ()) -> str:
-    """`tensorflow`, or for a filtered build a name that says what it holds."""
+    """`tensorflow`, or for a filtered build a name that says what it holds: the slugs of the
+    topics its cards have, however TOPICS spelt them (`quantization`, `Post-training quantization`)."""
     stem = slugify(cards[0].deck) if cards else "deck"
     if topics:
-        stem += "--" + "+".join(sorted({slugify(t) for t in topics}))
+        stem += "--" + "+".join(sorted({c.topic_slug for c in cards} or {slugify(t) for t in topics}))
     if tags:
         stem += "--tag-" + "+".join(sorted(set(tags)))
     return stem
@@ -47,11 +49,12 @@ def stamps_file(paths: Sequence[Path]) -> Path:
 def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: str = "tensorflow",
           templates_dir: Path | None = None, jobs: int | None = None, cache: Cache | None = None,
           stamps_path: Path | None = None, pdf_options: dict | None = None, strict: bool = False,
-          python: str | None = None, sandbox: bool = False,
+          python: str | None = None, sandbox: bool = False, path: Sequence[Card] | None = None,
           progress: Callable[[Card, Verdict], None] | None = None,
           on_start: Callable[[Card], None] | None = None) -> BuildResult:
     """Verify CARDS, refuse if any fails (with STRICT, a strict-check finding fails a card), then
-    write the requested outputs atomically."""
+    write the requested outputs atomically. PATH: the whole deck, in learning-path order, when
+    CARDS is a selection of it (a topic keeps its Anki subdeck in every build)."""
     if formats in ("apkg", "all"):
         from .anki import Stamps
         Stamps.check(stamps_path)  # a bad stamps file is bad input: say so before running anything
@@ -59,20 +62,24 @@ def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: 
                     progress=progress, on_start=on_start)
     if report.failed:
         raise BuildRefused(report)
+    drawn = {c.id: figures.decode(report.outcomes.get(c.id)) for c in cards if c.figure is not None}
     written: list[Path] = []
     overflowing: tuple[str, ...] = ()
     if formats in ("apkg", "all"):
         from .anki import write_apkg
 
         written.append(write_apkg(cards, out_dir / f"{stem}.apkg", tf_version=report.tensorflow,
-                                  templates_dir=templates_dir, stamps_path=stamps_path))
+                                  templates_dir=templates_dir, stamps_path=stamps_path, figures=drawn,
+                                  path=path))
     if formats in ("pdf", "all"):
         from .pdf import pdf_filename, write_pdf
 
         options = dict(pdf_options or {})
         layout = options.get("layout", "duplex")
-        result = write_pdf(cards, out_dir / pdf_filename(stem, layout, options.get("paper", "a4"), options.get("card_size")), tf_version=report.tensorflow,
-                           templates_dir=templates_dir, jobs=jobs, **options)
+        name = pdf_filename(stem, layout, options.get("paper", "a4"), options.get("card_size"),
+                            options.get("flip", "long"))
+        result = write_pdf(cards, out_dir / name, tf_version=report.tensorflow,
+                           templates_dir=templates_dir, jobs=jobs, figures=drawn, **options)
         written.append(result.path)
         overflowing = tuple(result.overflowing)
     return BuildResult(report, tuple(written), overflowing)

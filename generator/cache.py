@@ -53,7 +53,7 @@ def runner_version() -> str:
     """A digest of the code that runs cards: changing the runner invalidates old outcomes."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("zygote.py", "runner.py", "apinames.py"):
+    for name in ("zygote.py", "runner.py", "apinames.py", "figures.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 

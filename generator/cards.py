@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 CARD_TYPES = ("basic", "reverse", "cloze")
 CODE_ON = ("front", "back")
@@ -80,7 +80,7 @@ class Card:
 
     @property
     def deck_path(self) -> str:
-        """The Anki deck name: `TensorFlow::Tensors`."""
+        """Deck and topic: `TensorFlow::Tensors` (Anki's subdeck also numbers the topic: `subdecks`)."""
         return f"{self.deck}::{self.topic}"
 
     @property
@@ -132,6 +132,19 @@ def _contains(specifier: str | None, version: str, unreadable: bool = True) -> b
         return SpecifierSet(specifier).contains(Version(version), prereleases=True)
     except InvalidVersion:
         return unreadable
+
+
+def subdecks(cards: Iterable[Card]) -> dict[tuple[str, str], str]:
+    """The Anki deck of each (deck, topic) of CARDS, numbered in the order the topics first come:
+    `TensorFlow::01 Tensors`. Anki lists subdecks by name, so the number puts them in the order
+    of the learning path."""
+    numbers: dict[str, dict[str, int]] = {}
+    for card in cards:
+        topics = numbers.setdefault(card.deck, {})
+        topics.setdefault(card.topic, len(topics) + 1)
+    width = max([2, *(len(str(len(topics))) for topics in numbers.values())])
+    return {(deck, topic): f"{deck}::{n:0{width}d} {topic}"
+            for deck, topics in numbers.items() for topic, n in topics.items()}
 
 
 @dataclass(frozen=True)

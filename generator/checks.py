@@ -112,7 +112,11 @@ def duplicate(card: Card, seen: Seen) -> Iterator[str]:
 
 
 def spoiler(card: Card, seen: Seen) -> Iterator[str]:
-    """The question side does not show its answer (cloze deletions, a reverse card's front)."""
+    """No question side shows its answer, in any words or code (cloze deletions, reverse cards).
+
+    A reverse note's first card asks with the front and the code shown under it, its second with
+    the back, its code and output: the answer's code spans are compared as a learner reads them
+    (case, quotes and punctuation ignored), and a formula as the same formula with values in."""
     if card.type == "cloze":
         deletions: dict[str, list[re.Match]] = {}
         for m in clozes(card.front):
@@ -126,14 +130,60 @@ def spoiler(card: Card, seen: Seen) -> Iterator[str]:
                 answer = _plain(m.group(2))
                 if answer and re.search(r"(?<!\w)" + re.escape(answer) + r"(?!\w)", _plain(shown)):
                     yield f"deletion c{number} `{answer}` also shows on its own card"
-    elif card.type == "reverse":
-        asked = _plain(card.front).rstrip(" ?.:")
-        shown = _plain(card.back)
-        if card.code and card.code_on == "back":
-            shown += "\n" + card.code
-        shown += "\n" + (card.output or "") + "\n" + (card.raises or "")
-        if asked and asked in shown:
-            yield f"the reversed card asks for `{asked}` but shows it on its question side"
+        return
+    if card.type != "reverse":
+        return
+    code_front = card.code if card.code and card.code_on == "front" else ""
+    asked = card.front + "\n" + code_front  # the first card's question side: the second's answer
+    for span in answer_spans(card):
+        if _telling(span) and _words(span) in _words(asked):
+            yield f"the answer's `{span}` also shows on the question side"
+        elif code_front and (same := _same_formula(span, code_front)):
+            yield f"the question's code shows `{same}`, the answer's `{span}` with values in"
+    # the second card asks with the answer side (back, its code, output) for the front
+    reversed_question = "\n".join([card.back, card.code if card.code and card.code_on == "back" else "",
+                                   card.output or "", card.raises or ""])
+    wanted = _words(_plain(card.front))
+    if wanted.strip() and wanted in _words(reversed_question):
+        yield f"the reversed card asks for `{_plain(card.front).rstrip(' ?.:')}` but shows it on its question side"
+
+
+def _words(text: str) -> str:
+    """TEXT as a learner compares it: case, punctuation, quotes and backticks ignored, padded with
+    spaces so that ` x ` matches whole words only."""
+    return " " + " ".join(re.sub(r"[\W_]+", " ", text.lower()).split()) + " "
+
+
+def _telling(span: str) -> bool:
+    """A code span that gives an answer away when it shows on the question side: a name with an
+    argument or attribute (`padding="same"`, `tf.int32`), not a lone word or number that any code
+    may contain by chance."""
+    return len(_words(span).split()) >= 2 and re.search(r"[A-Za-z]", span) is not None
+
+
+_OPERATORS = ("**", "//", "+", "-", "*", "/", "%", "@")
+
+
+def _skeleton(tokens: list[str]) -> list[str]:
+    return ["x" if re.fullmatch(r"\w+(?:\.\w+)*", t) else t for t in tokens]
+
+
+def _same_formula(span: str, code: str) -> str | None:
+    """Where the answer is a formula (`n * units + units`), the same formula with values in
+    (`10 * 5 + 5`) in CODE, if it is there."""
+    token = r"\*\*|//|\w+(?:\.\w+)*|\S"
+    want = re.findall(token, span)
+    if sum(t in _OPERATORS for t in want) < 2 or not all(re.fullmatch(r"\w+", t) or t in _OPERATORS for t in want):
+        return None
+    pattern = _skeleton(want)
+    for line in code.splitlines():
+        found = list(re.finditer(token, line))
+        for i in range(len(found) - len(pattern) + 1):
+            window = found[i:i + len(pattern)]
+            if _skeleton([m.group() for m in window]) == pattern and \
+                    [m.group() for m in window] != want:
+                return line[window[0].start():window[-1].end()]
+    return None
 
 
 RULES: tuple[Callable[[Card, Seen], Iterable[str]], ...] = (api, deprecated, grounded, atomic, duplicate, spoiler)

@@ -361,18 +361,24 @@ def matrix(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandb
 @selection
 @click.option("--tags", "by_tag", is_flag=True, help="Show the tags instead: how many cards carry each, in which topics.")
 def list_(paths, topics, tags, by_tag) -> None:
-    """Show the topics and how many cards each holds (with --tags: the tags)."""
-    cards = _select(paths, topics, tags)
+    """Show the topics, in the order of the learning path (cards/deck.yaml), and how many cards each
+    holds, numbered as the Anki subdecks are (with --tags: the tags)."""
+    from .cards import subdecks
+
+    every = load_cards(_paths(paths))
+    cards = filter_cards(every, topics, tags)
     if by_tag:
         return _list_tags(cards)
-    topics_seen: dict[str, list[Card]] = {}
+    names = subdecks(every)
+    topics_seen: dict[tuple[str, str], list[Card]] = {}
     for card in cards:
-        topics_seen.setdefault(card.topic, []).append(card)
-    width = max(len(t) for t in topics_seen)
-    for topic, members in topics_seen.items():
+        topics_seen.setdefault((card.deck, card.topic), []).append(card)
+    labels = {key: names[key].split("::", 1)[1] for key in topics_seen}
+    width = max(len(label) for label in labels.values())
+    for key, members in topics_seen.items():
         files = ", ".join(sorted({display_path(c.file) for c in members}))
         with_code = sum(c.code is not None for c in members)
-        click.echo(inert.line(f"{topic:<{width}}  {len(members):>4} {noun(len(members), 'card'):<5}  "
+        click.echo(inert.line(f"{labels[key]:<{width}}  {len(members):>4} {noun(len(members), 'card'):<5}  "
                               f"{with_code:>4} with code  {files}"))
     click.echo(f"{counted(len(cards), 'card')} in {counted(len(topics_seen), 'topic')}")
 
@@ -420,7 +426,8 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandbo
     from .build import BuildRefused, build as run_build, output_stem, stamps_file
     from .cache import Cache
 
-    cards = _select(paths, topics, tags)
+    every = load_cards(_paths(paths))
+    cards = filter_cards(every, topics, tags)
     pdf_options = {"layout": layout, "paper": paper, "flip": flip}
     if card_size:
         pdf_options["card_size"] = card_size
@@ -430,7 +437,7 @@ def build(paths, topics, tags, jobs, no_cache, cache_dir, strict, python, sandbo
                 cards, out_dir=out_dir, formats=formats, stem=output_stem(cards, topics, tags),
                 templates_dir=templates_dir, jobs=jobs, cache=None if no_cache else Cache(cache_dir),
                 stamps_path=stamps_path or stamps_file(_paths(paths)), strict=strict, python=python,
-                sandbox=_sandboxed(sandbox), pdf_options=pdf_options, **callbacks)
+                sandbox=_sandboxed(sandbox), pdf_options=pdf_options, path=every, **callbacks)
         except BuildRefused as e:
             _report_failures(cards, e.report)
             click.echo(_summary(e.report))

@@ -20,6 +20,7 @@ from pygments.lexers import PythonLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .cards import Card, Verdict, sub_clozes
+from .codebreaks import breakable
 from .plural import counted
 
 
@@ -58,6 +59,9 @@ def pygments_css(style: str = "default", scope: "str | list[str]" = ".highlight"
 @lru_cache(maxsize=None)
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "highlight": _fence}).enable("table").enable("strikethrough")
+    # inline code breaks only between tokens (`<wbr>`), on a phone as on paper
+    md.add_render_rule("code_inline", lambda self, tokens, idx, options, env:
+                       f"<code>{breakable(tokens[idx].content)}</code>")
     return md
 
 

@@ -39,6 +39,7 @@ import warnings
 from generator import channel
 from generator.apinames import resolve
 from generator.channel import STDERR_CAP, STDERR_KEEP, STDOUT_CAP
+from generator.figures import capture as capture_figures, draw_off_screen
 
 SETUP_FILE, CODE_FILE = "<tfcards-setup>", "<tfcards-code>"
 RESULT_FD = 3  # the child's result pipe, the only descriptor it has besides 0, 1 and 2
@@ -47,6 +48,7 @@ RESULT_FD = 3  # the child's result pipe, the only descriptor it has besides 0, 
 def _prepare_tensorflow():
     """Import TF and set everything a child must inherit, without creating the eager context."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    draw_off_screen()
     import numpy as np
     import tensorflow as tf
 
@@ -123,6 +125,8 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         result: dict = {"exception": exception, "warnings": channel.cut_warnings(seen)}
         if value is not None:
             result["value"] = value
+        else:
+            capture_figures(result)  # the figures the card left open, as PNG bytes (figures.py)
         _send(res_w, json.dumps(result).encode())
         for fd in (0, 1, 2, res_w):  # EOF now: the server reports us before our teardown ends
             os.close(fd)

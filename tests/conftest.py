@@ -39,3 +39,14 @@ def write_cards(tmp_path):
             path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return root
     return write
+
+
+@pytest.fixture
+def col(tmp_path):
+    """An empty Anki collection of the real `anki` library, closed after the test."""
+    from anki.collection import Collection
+
+    (tmp_path / "user").mkdir()
+    c = Collection(str(tmp_path / "user" / "collection.anki2"))
+    yield c
+    c.close()

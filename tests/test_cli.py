@@ -256,8 +256,8 @@ def test_pdf_file_name_says_layout_paper_and_card_size(project):
     a4 = run("build", "--tag", "eager", "--format", "pdf")
     letter = run("build", "--tag", "eager", "--format", "pdf", "--paper", "letter", "--card-size", "business")
     assert a4.exit_code == 0 and letter.exit_code == 0, a4.output + letter.output
-    assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5.pdf" in a4.output
-    assert "wrote build/tensorflow--tag-eager-duplex-letter-business.pdf" in letter.output
+    assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5-flip-long.pdf" in a4.output
+    assert "wrote build/tensorflow--tag-eager-duplex-letter-business-flip-long.pdf" in letter.output
     assert "[default: 3x5]" in run("build", "--help").output
 
 

@@ -43,7 +43,8 @@ def built(deck, tmp_path_factory):
 
 
 def squash(text: str) -> str:
-    return re.sub(r"[\s•]+", "", text)
+    """Text without layout: whitespace, list bullets and the mark that starts a wrapped code line."""
+    return re.sub(r"[\s•↪]+", "", text)
 
 
 def plain(markdown: str) -> str:
@@ -468,10 +469,12 @@ def test_footer_is_one_line_inside_the_printable_area(deck, tmp_path, paper, car
 
 
 def test_file_name_says_layout_paper_and_card_size():
-    assert pdf.pdf_filename("tensorflow") == f"tensorflow-duplex-a4-{pdf.DEFAULT_CARD_SIZE}.pdf"
-    names = {pdf.pdf_filename("tensorflow", layout, paper, size)
-             for layout in ("duplex", "foldover") for paper in pdf.PAPERS for size in CARD_SIZES}
-    assert len(names) == 2 * len(pdf.PAPERS) * len(CARD_SIZES)  # no two builds overwrite each other
+    assert pdf.pdf_filename("tensorflow") == f"tensorflow-duplex-a4-{pdf.DEFAULT_CARD_SIZE}-flip-long.pdf"
+    names = {pdf.pdf_filename("tensorflow", layout, paper, size, flip)
+             for layout in ("duplex", "foldover") for paper in pdf.PAPERS for size in CARD_SIZES
+             for flip in pdf.FLIPS}
+    # no two builds overwrite each other: a duplex build names its flip edge (a fold-over has none)
+    assert len(names) == (len(pdf.FLIPS) + 1) * len(pdf.PAPERS) * len(CARD_SIZES)
     assert pdf.pdf_filename("tensorflow", "foldover", "letter", "business") == "tensorflow-foldover-letter-business.pdf"
     assert pdf.pdf_filename("keras", "sheet", "letter", "4x6") == "keras-sheet-letter.pdf"  # no card size on a sheet
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .. import render
 from ..atomic import atomic_path
@@ -42,7 +42,8 @@ class PdfResult:
 
 def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templates_dir: Path | None = None,
               layout: str = "duplex", paper: str = "a4", card_size: str = DEFAULT_CARD_SIZE,
-              flip: str = "long", jobs: int | None = None) -> PdfResult:
+              flip: str = "long", jobs: int | None = None,
+              figures: Mapping[str, Sequence[bytes]] | None = None) -> PdfResult:
     """Write CARDS (already verified and filtered) as a PDF at OUT_PATH, atomically.
 
     Cards too long for their slot even at the smallest font are printed whole as full-page
@@ -62,7 +63,7 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
     with gc_paused():
         if layout == "sheet":
             from .sheet import sheet_document
-            document, description = sheet_document(env, cards, tf_version, paper, card_size, fetcher)
+            document, description = sheet_document(env, cards, tf_version, paper, card_size, fetcher, figures)
             overflowing: tuple[str, ...] = ()
             with fixed_font_timestamps():
                 # custom_metadata: paper and card size go into the PDF's info dictionary too
@@ -71,20 +72,23 @@ def write_pdf(cards: Sequence[Card], out_path: Path, *, tf_version: str, templat
             from .deck import cards_pdf
             data, pages, overflowing, description = cards_pdf(env, cards, tf_version, layout, paper,
                                                               card_size, flip, jobs or os.cpu_count() or 1,
-                                                              fetcher)
+                                                              fetcher, figures)
         with atomic_path(out_path) as tmp:
             tmp.write_bytes(data)
     return PdfResult(out_path, overflowing, pages, layout, description)
 
 
-def pdf_filename(stem: str, layout: str = "duplex", paper: str = "a4", card_size: str | None = None) -> str:
-    """The PDF's file name, saying what it prints: `tensorflow-duplex-a4-3x5.pdf`.
+def pdf_filename(stem: str, layout: str = "duplex", paper: str = "a4", card_size: str | None = None,
+                 flip: str = "long") -> str:
+    """The PDF's file name, saying what it prints: `tensorflow-duplex-a4-3x5-flip-long.pdf`.
 
-    Builds for other paper or card sizes get other names, instead of overwriting each other. The
-    study sheet has no card size: `tensorflow-sheet-letter.pdf`. CARD_SIZE None is the default."""
+    Builds for other paper, card sizes or (duplex) flip edges get other names, instead of
+    overwriting each other. The study sheet has no card size: `tensorflow-sheet-letter.pdf`.
+    CARD_SIZE None is the default."""
     if layout == "sheet":
         return f"{stem}-{layout}-{paper}.pdf"
-    return f"{stem}-{layout}-{paper}-{card_size or DEFAULT_CARD_SIZE}.pdf"
+    name = f"{stem}-{layout}-{paper}-{card_size or DEFAULT_CARD_SIZE}"
+    return f"{name}-flip-{flip}.pdf" if layout == "duplex" else f"{name}.pdf"
 
 
 def describe(layout: str = "duplex", paper: str = "a4", card_size: str = DEFAULT_CARD_SIZE,

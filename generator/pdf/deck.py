@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass, replace
-from typing import Sequence
+from pathlib import Path
+from typing import Mapping, Sequence
 
 from markupsafe import Markup
 
@@ -13,13 +14,15 @@ from .. import render
 from ..cards import Card
 from . import chunks as _chunks
 from .code_style import CodeStyle, style_text
+from . import codefit
 from .fetch import DeckFetcher
-from .fit import MM_PER_PT, code_width_em, fits, line_em, measure, probe, widest_step
-from .geometry import (FOOTER_CLEAR, FOOTER_EDGE, FOOTER_PT, MIN_MARGIN, PAPER_LABELS, Sheet, base_step,
-                       duplex_sheet, first_step, font_steps, foldover_sheet)
+from .fit import MM_PER_PT, code_width_em, fit_side, fits, line_em, measure, probe
+from .geometry import (CODE_FLOOR_PT, FOOTER_CLEAR, FOOTER_EDGE, FOOTER_PT, MIN_MARGIN, PAPER_LABELS, Sheet,
+                       base_step, duplex_sheet, first_step, font_steps, foldover_sheet)
 from .sides import Side, sides
 
 MAX_PASSES = 4
+FIGURE_SHARE = 0.5  # of a side's height, for its figure(s)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,13 @@ class Geometry:
     def inner_h(self, which: str) -> float:
         strips = self.strip_h * (2 if which == "back" else 1)
         return round(self.sheet.card.height - 1.1 * self.pad - strips, 3)
+
+    def figure_h(self, which: str, count: int) -> float:
+        """mm: the height of each of COUNT figures side by side on a WHICH side: half the side's
+        height, or less if they would be wider than the slot (a figure is 4:3)."""
+        if not count:
+            return 0.0
+        return round(min(FIGURE_SHARE * self.inner_h(which), self.inner_w / count * 0.75 - 1), 2)
 
 
 def mmv(v: float) -> str:
@@ -130,21 +140,29 @@ def geometry(layout: str, paper: str, card_size: str, flip: str) -> Geometry:
     return Geometry(sheet, layout, flip, font_steps(card_size), pad, card_size)
 
 
-def _first_step(side: Side, g: Geometry) -> int:
-    """The width model's guess: the largest size from the side's cap down at which it fits, and
-    at which its code lines do not wrap, unless they wrap at the card size's base size too."""
-    return widest_step(side, g.inner_w, g.inner_h(side.which), g.steps, first_step(g.card_size, side.which),
-                       g.sheet.card.base_pt)
+def _fitted(side: Side, g: Geometry) -> Side:
+    """SIDE with its code fitted to the slot's width (wrapped between tokens if it must be), its
+    figures' height, and its font step and code sizes: the width model's guess of the largest
+    size from the side's cap down at which it fits."""
+    cap = float("inf")
+    if side.code_text:
+        code = codefit.fit(side.code_text, g.inner_w / MM_PER_PT, CODE_FLOOR_PT)
+        side = replace(side, code=code.html, code_text=code.text)
+        cap = code.cap_pt
+    figure_mm = g.figure_h(side.which, len(side.figures))
+    step, code_pts = fit_side(side, g.inner_w, g.inner_h(side.which), g.steps, first_step(g.card_size, side.which),
+                              CODE_FLOOR_PT, cap, figure_mm)
+    return replace(side, step=step, code_pts=code_pts, figure_h=mmv(figure_mm) if figure_mm else "")
 
 
 def _centred(side: Side) -> Side:
     """SIDE set in the middle of its slot, its code and output blocks as wide as their widest line
     (a centred block must not wrap a line the slot has room for)."""
-    def width(code: str | None, em: float = 1.0) -> str:
-        return f"{code_width_em(code) / em:.2f}em" if code else ""
-    code = side.source_code[0] if side.code is not None and side.source_code else None
-    # the output blocks' em is their own, 0.88 of the side's (cards.css)
-    return replace(side, centred=True, code_width=width(code), output_width=width(side.output, 0.88),
+    def width(text: str | None, em: float = 1.0) -> str:
+        return f"{code_width_em(text) / em:.2f}em" if text else ""
+    # the code block's em is its own size; the output blocks' 0.88 of the side's (cards.css)
+    code = f"{codefit.width_em(side.code_text) + 0.3:.2f}em" if side.code is not None and side.code_text else ""
+    return replace(side, centred=True, code_width=code, output_width=width(side.output, 0.88),
                    raises_width=width(side.raises, 0.88))
 
 
@@ -179,9 +197,10 @@ def page_label(g: Geometry, n: int, of: int, kind: str) -> str:
 
 
 def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: str, card_size: str,
-               flip: str, jobs: int, fetcher: DeckFetcher) -> tuple[bytes, int, tuple[str, ...], str]:
+               flip: str, jobs: int, fetcher: DeckFetcher, figures: Mapping[str, Sequence[bytes]] | None = None
+               ) -> tuple[bytes, int, tuple[str, ...], str]:
     """The cut-out cards' PDF: (bytes, pages, ids of the full-page cards, description); FETCHER
-    is all the layout may load."""
+    is all the layout may load. FIGURES: the PNGs each card's code drew, by card id."""
     g = geometry(layout, paper, card_size, flip)
     template = env.get_template("pdf/cards.html")
     description = (f"tfcards {layout}: {g.sheet.describe()}"
@@ -210,11 +229,14 @@ def cards_pdf(env, cards: Sequence[Card], tf_version: str, layout: str, paper: s
     }
     pygments_css = render.pygments_css()
     code_style = CodeStyle.of(pygments_css, style_text(template.render(doc=doc, pages=[], large=[])))
-    pairs = [tuple(replace(s, text=code_style.lean(s.text), code=code_style.lean(s.code))
-                   for s in sides(card, i, tf_version)) for i, card in enumerate(cards)]
+    figures = figures or {}
+    pairs = [tuple(_fitted(s, g) for s in sides(card, i, tf_version, figures.get(card.id, ())))
+             for i, card in enumerate(cards)]
+    pairs = [tuple(replace(s, text=code_style.lean(s.text), code=code_style.lean(s.code),
+                           extra=code_style.lean(s.extra)) for s in pair) for pair in pairs]
     doc["pygments_css"] = Markup(code_style.used_css(
-        pygments_css, (str(h) for pair in pairs for s in pair for h in (s.text, s.code) if h)))
-    pairs = [(_centred(replace(f, step=_first_step(f, g))), replace(b, step=_first_step(b, g))) for f, b in pairs]
+        pygments_css, (str(h) for pair in pairs for s in pair for h in (s.text, s.code, s.extra) if h)))
+    pairs = [(_centred(f), b) for f, b in pairs]
     large_step = base_step(card_size)
     oversize: set[int] = set()
     last = len(g.steps) - 1

@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 from typing import Callable
 
+from ..codebreaks import break_points
 from .sides import Side
 
 MM_PER_PT = 25.4 / 72
@@ -28,6 +29,9 @@ _LABEL = 0.35 + 0.7 * 1.25  # the "Output" / "Raises" label
 _LIST_RE = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
 _FENCE_RE = re.compile(r"\s*(```|~~~)")
 SAFETY = 1.05           # the model errs towards "too long": a re-layout costs more than 1pt of font
+EXTRA = 0.85            # the extra's size, of the side's (cards.css)
+_EXTRA_GAP = 0.35 + 0.5 + 0.35  # above the extra: margin, rule and padding, in ems of the side
+_CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1", re.S)
 WRAP = 0.95             # ... and wraps lines a little early: Pango's breaks are not greedy on our widths
 
 
@@ -80,12 +84,11 @@ def _code_lines(code: str, width_em: float) -> int:
     return total
 
 
-def estimate_em(side: Side, width_em: float) -> float:
-    """The height of a side's content in ems of its body font, by the width model."""
-    height = 0.0
-    blocks: list[tuple[str, str]] = []  # ("p"|"li"|"code", text)
+def _blocks(source: str) -> list[tuple[str, str]]:
+    """A Markdown field as ("p" | "li" | "code", text) blocks."""
+    blocks: list[tuple[str, str]] = []
     fence, para, code = None, [], []
-    for line in side.source.split("\n"):
+    for line in source.split("\n"):
         if fence is not None:
             if _FENCE_RE.match(line) and line.strip().startswith(fence):
                 blocks.append(("code", "\n".join(code)))
@@ -117,22 +120,45 @@ def estimate_em(side: Side, width_em: float) -> float:
         blocks.append(("p", " ".join(para)))
     if code:
         blocks.append(("code", "\n".join(code)))
-    text_em = width_em * WRAP
+    return blocks
+
+
+def text_em(source: str, width_em: float) -> float:
+    """The height of a Markdown field in ems of its font, set WIDTH_EM wide, by the width model."""
+    height = 0.0
+    blocks = _blocks(source)
+    text_width = width_em * WRAP
     for kind, text in blocks:
         if kind == "code":
             height += _code_lines(text, width_em - _PRE_SIDES) * _CODE_LINE + _PRE_PAD + _GAP
         elif kind == "li":
-            height += _wrapped_lines(text, text_em - 1.3) * 1.25
+            height += _wrapped_lines(text, text_width - 1.3) * 1.25
         else:
-            height += _wrapped_lines(text, text_em) * 1.25 + _GAP
+            height += _wrapped_lines(text, text_width) * 1.25 + _GAP
     if blocks:
         height -= _GAP  # the last block's margin collapses into the box
-    pieces = list(side.source_code)
-    labels = int(side.output is not None) + int(side.raises is not None)
-    for n, piece in enumerate(pieces):
-        height += _code_lines(piece, width_em - _PRE_SIDES) * _CODE_LINE + _PRE_PAD
-        height += _LABEL if n >= len(pieces) - labels else _GAP
+    return height
+
+
+def estimate_pt(side: Side, width_pt: float, pt: float, code_pt: float, figure_pt: float = 0.0) -> float:
+    """The height (pt) of SIDE's content set WIDTH_PT wide at PT, its code block at CODE_PT and
+    each figure FIGURE_PT high, by the width model (erring towards too long)."""
+    width_em = width_pt / pt
+    height = text_em(side.source, width_em) * pt
+    if side.code_text:
+        height += _GAP * pt + code_em(side.code_text) * code_pt
+    for piece in side.source_code:  # output and raises, each under its label
+        height += (_LABEL + _code_lines(piece, width_em - _PRE_SIDES) * _CODE_LINE + _PRE_PAD) * pt
+    if side.figures:
+        height += _GAP * pt + figure_pt
+    if side.extra_source.strip():
+        height += (_EXTRA_GAP + text_em(side.extra_source, width_em / EXTRA) * EXTRA) * pt
     return height * SAFETY
+
+
+def code_em(text: str) -> float:
+    """A code block's height in ems of its own size: its printed lines (it wraps none) and padding."""
+    return (text.count("\n") + 1) * 1.25 + 0.5
 
 
 def line_em(text: str) -> float:
@@ -151,21 +177,50 @@ def code_width_em(code: str) -> float:
     return (_columns(code) + 0.5) * _MONO + _PRE_SIDES
 
 
-def widest_step(side: Side, width_mm: float, height_mm: float, steps: tuple[float, ...], start: int = 0,
-                wrap_pt: float = 0.0) -> int:
-    """The index of the largest font size from STEPS[START:] at which the width model puts SIDE
-    inside WIDTH_MM x HEIGHT_MM, and at which no code line wraps, unless the size is WRAP_PT or
-    smaller (a long line wraps anyway); the last step if none."""
-    width_pt = width_mm / MM_PER_PT
-    height_pt = height_mm / MM_PER_PT
-    code_em = max((_columns(c) * _MONO + _PRE_SIDES for c in side.source_code), default=0.0)
+def longest_token_em(source: str) -> float:
+    """The widest piece of inline code in SOURCE that no line may break (between two break
+    opportunities), in ems of the text: it must fit the slot's width."""
+    widest = 0
+    for m in _CODE_SPAN_RE.finditer(source):
+        span = m.group(2)
+        points = sorted(break_points(span).get(0, ())) if "\n" not in span else []
+        widest = max([widest, *(b - a for a, b in zip([0] + points, points + [len(span)]))])
+    return widest * _MONO
+
+
+def fit_side(side: Side, width_mm: float, height_mm: float, steps: tuple[float, ...], start: int = 0,
+             code_floor: float = 0.0, code_cap: float = float("inf"),
+             figure_mm: float = 0.0) -> tuple[int, tuple[float, ...]]:
+    """The largest font step from STEPS[START:] at which the width model puts SIDE inside
+    WIDTH_MM x HEIGHT_MM (the last step if none), and its code block's size at each step.
+
+    The question keeps its size: at each step the code block gets 0.88 of the text's size, or
+    less down to CODE_FLOOR where the side would not fit otherwise (never more than CODE_CAP, at
+    which its widest line fits the width); only then is a smaller step tried. No step is taken at
+    which a piece of inline code that cannot break is wider than the slot."""
+    width_pt, height_pt = width_mm / MM_PER_PT, height_mm / MM_PER_PT
+    figure_pt = figure_mm / MM_PER_PT
+    token_em = longest_token_em(side.source)
+    per_code_pt = code_em(side.code_text) * SAFETY if side.code_text else 0.0
+    chosen, code = len(steps) - 1, min(code_cap, 0.88 * steps[-1])
     for i in range(start, len(steps)):
         pt = steps[i]
-        if code_em * pt > width_pt and pt > wrap_pt:
+        if token_em * pt > width_pt and i < len(steps) - 1:
             continue
-        if estimate_em(side, width_pt / pt) * pt <= height_pt:
-            return i
-    return len(steps) - 1
+        natural = min(code_cap, 0.88 * pt)
+        room = height_pt - estimate_pt(side, width_pt, pt, 0.0, figure_pt)
+        if not side.code_text:
+            if room >= 0:
+                chosen = i
+                break
+            continue
+        size = min(natural, room / per_code_pt)
+        if size >= min(code_floor, natural):
+            chosen, code = i, size
+            break
+    pts = tuple(round(min(code_cap, 0.88 * pt, code if i >= chosen else code_cap), 2)
+                for i, pt in enumerate(steps)) if side.code_text else ()
+    return chosen, pts
 
 
 def measure(document) -> dict[str, tuple[float, float]]:

@@ -42,6 +42,10 @@ FOOTER_CLEAR = 8.5     # mm from the paper's bottom edge kept free of cut marks 
 FOOTER_EDGE = 5.5      # mm from the paper's edges to the footer: printers clip the outer 4-5 mm
 FOOTER_PT = 5.5        # the footer's font size, smaller only if its line would not fit
 FLOOR_PT = 6.5         # the smallest body font a card side is shrunk to
+# The smallest a code block is set before its long lines wrap (between tokens). 6.5 pt DejaVu Sans
+# Mono is 1.38 mm a column, as small as print stays readable in the hand; a 3x5 card then holds
+# 83 columns, so code written to PEP 8 (79) never wraps on it, the business card 58, 4x6 100.
+CODE_FLOOR_PT = 6.5
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,8 @@ class Server:
             out_dir = Path(self._print_dir.name) / token
             templates = None if self.templates_dir == render.default_templates_dir().resolve() else self.templates_dir
             future = asyncio.wrap_future(self._printer.submit(
-                preview.printed_sides, entry.card, self.ws.tensorflow, templates, out_dir, self.card_size))
+                preview.printed_sides, entry.card, self.ws.tensorflow, templates, out_dir, self.card_size,
+                self.pages.figures(card_id)))
             self._prints[(card_id, token)] = future
         front, back = await asyncio.shield(future)
         return front if which == "front" else back

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 from markupsafe import Markup
 
-from .. import render
+from .. import figures, render
+from ..cache import card_key
 from ..errors import display_path
 from . import preview
 from .workspace import Update, Workspace
@@ -29,6 +31,7 @@ class Pages:
                                 topics=_topics, tags=_tags)
         self.media: dict[str, Path] = {}  # media name -> file, for the cards shown so far
         self.templates_generation = 0    # bumped when the card templates change
+        self._figures = tempfile.TemporaryDirectory(prefix="tfcards-figures-")  # served as media
 
     def deck(self) -> str:
         return self.env.get_template("serve/deck.html").render(self._context("deck"))
@@ -60,9 +63,11 @@ class Pages:
                 "summary": self._part("summary")}
 
     def print_token(self, card_id: str) -> str:
-        """Changes whenever the printed sides of CARD_ID may have: its source or the templates."""
+        """Changes whenever the printed sides of CARD_ID may have: its source, the templates, or the
+        figures its code drew (a figure arrives with its run's outcome)."""
         entry = self.ws.entry(card_id)
-        material = f"{entry.card!r}|{self.templates_generation}|{self.ws.tensorflow}" if entry else ""
+        drawn = hashlib.sha256(b"".join(self.figures(card_id))).hexdigest() if entry else ""
+        material = f"{entry.card!r}|{self.templates_generation}|{self.ws.tensorflow}|{drawn}" if entry else ""
         return hashlib.sha256(material.encode()).hexdigest()[:12]
 
     def _part(self, name: str) -> str:
@@ -76,8 +81,8 @@ class Pages:
         entry = self.ws.entry(card_id)
         context["entry"] = entry
         if entry is not None:
-            note = preview.note(entry.card, self.card_env, self.ws.tensorflow)
-            self.media.update(note.media)
+            note = preview.note(entry.card, self.card_env, self.ws.tensorflow, self.figures(card_id))
+            self.media.update(self._files(note.media))
             from ..anki import MODELS
 
             def anki_document(view, side, night):
@@ -89,6 +94,26 @@ class Pages:
                            print_token=self.print_token(card_id),
                            card_size=self.card_size or "the default card size")
         return context
+
+
+    def figures(self, card_id: str) -> tuple[bytes, ...]:
+        """The PNGs the card's last run drew, if it has `figure` and its run is known."""
+        entry = self.ws.entry(card_id)
+        if entry is None or entry.card.figure is None or not entry.card.runs:
+            return ()
+        return figures.decode(self.ws.outcomes.get(card_key(entry.card, self.ws.memory, self.ws.interpreter)))
+
+    def _files(self, media: dict[str, Path | bytes]) -> dict[str, Path]:
+        """MEDIA as files: a figure's bytes are written once, under their content-named file."""
+        out = {}
+        for name, data in media.items():
+            if isinstance(data, bytes):
+                path = Path(self._figures.name) / name
+                if not path.exists():
+                    path.write_bytes(data)
+                data = path
+            out[name] = data
+        return out
 
 
 def _between(html: str, start: str, end: str) -> str:

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from .. import anki
 from ..cards import Card, clozes, sub_clozes
@@ -33,12 +34,13 @@ class Note:
 
     css: str
     views: tuple[AnkiView, ...]
-    media: dict[str, Path]
+    media: dict[str, Path | bytes]  # image files, and the PNGs of the figures the code drew
 
 
-def note(card: Card, env, tf_version: str) -> Note:
-    """Render CARD's note through the same templates and note types as `tfcards build`."""
-    values, media = anki.render_fields(card, env, tf_version)
+def note(card: Card, env, tf_version: str, figures: Sequence[bytes] = ()) -> Note:
+    """Render CARD's note through the same templates and note types as `tfcards build`, with the
+    FIGURES its code drew."""
+    values, media = anki.render_fields(card, env, tf_version, figures)
     kind = anki.MODELS[card.type]
     fields = dict(zip(kind.fields, values))
     css = env.get_template("anki/style.css").render().strip() + "\n"
@@ -113,10 +115,10 @@ class PrintUnavailable(RuntimeError):
 
 
 def printed_sides(card: Card, tf_version: str, templates_dir: Path | None, out_dir: Path,
-                  card_size: str | None = None) -> tuple[Path, Path]:
+                  card_size: str | None = None, figures: Sequence[bytes] = ()) -> tuple[Path, Path]:
     """PNG images of CARD's front and back as `tfcards build --format pdf` prints them (duplex,
-    A4), cut out of the real PDF at the card's slots. Runs in a worker process: WeasyPrint
-    takes about a second and must not hold the server's event loop."""
+    A4), with the FIGURES its code drew, cut out of the real PDF at the card's slots. Runs in a
+    worker process: WeasyPrint takes about a second and must not hold the server's event loop."""
     from PIL import Image
 
     from ..pdf import DEFAULT_CARD_SIZE, write_pdf
@@ -129,7 +131,7 @@ def printed_sides(card: Card, tf_version: str, templates_dir: Path | None, out_d
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tfcards-print-") as tmp:
         result = write_pdf([card], Path(tmp) / "card.pdf", tf_version=tf_version, templates_dir=templates_dir,
-                           layout="duplex", card_size=size, jobs=1)
+                           layout="duplex", card_size=size, jobs=1, figures={card.id: tuple(figures)})
         pages = result.pages
         first = pages - 1 if result.overflowing else 1  # a card too long for its slot prints whole, last
         subprocess.run([pdftoppm, "-png", "-r", str(PRINT_DPI), "-f", str(first), "-l", str(first + 1),
