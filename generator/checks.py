@@ -244,8 +244,8 @@ def prose_plurals(card: Card) -> dict[str, str]:
     singular: never a name also quoted in a code span or a code block, where it is code."""
     from .apinames import mentioned
 
-    code = set(mentioned(*(m.group(2) for text in (card.front, card.back) for m in CODE_SPAN_RE.finditer(text)),
-                         *(m.group(3) for text in (card.front, card.back) for m in FENCE_RE.finditer(text))))
+    code = set(mentioned(*(span for text in (card.front, card.back) for _, _, span in code_spans(text)),
+                         *(text[start:end] for text in (card.front, card.back) for start, end in fences(text))))
     return {name: name[:-1] for name in mentioned(_prose(card.front), _prose(card.back))
             if name.endswith("s") and not name.endswith("ss") and name not in code}
 

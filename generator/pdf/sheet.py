@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Mapping, Sequence
 
 from markupsafe import Markup
@@ -36,7 +35,6 @@ def sheet_document(env, cards: Sequence[Card], tf_version: str, paper: str, card
                    figures: Mapping[str, Sequence[bytes]] | None = None):
     """The study sheet's laid-out document and its description; topics in the cards' order (the
     learning path), each card's code fitted to the page's width as on the cards."""
-    from weasyprint import HTML
     w, h = PAPERS[paper]
     topics: dict[str, list[dict]] = {}
     for i, card in enumerate(cards):
