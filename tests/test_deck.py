@@ -31,6 +31,16 @@ def test_deck_is_large_and_varied(deck):
     assert sum(c.raises is not None for c in deck) >= 5, "common mistakes shown with their errors"
 
 
+def test_deck_covers_what_interviews_ask_in_the_shares_issue_17_sets(deck):
+    """At least 550 cards in 30 topics; the deep corners kept small; pictures drawn by the code."""
+    assert len(deck) >= 550 and len({c.topic for c in deck}) >= 30
+    share = lambda *topics: sum(c.topic in topics for c in deck) / len(deck)  # noqa: E731
+    assert share("Ragged and sparse tensors") <= 0.03
+    assert share("Graphs, placeholders and sessions", "Migrating TF1 code to TF2") <= 0.06
+    assert sum(c.figure is not None for c in deck) >= 12
+    assert sum(bool(c.extra) for c in deck) >= 0.5 * len(deck)  # context beside the one fact asked
+
+
 def test_few_cards_answer_which_exception(deck):
     """Interviews probe concepts, not exception classes: at most 15% of the deck may answer one."""
     from generator.checks import answer_spans, value_kind
