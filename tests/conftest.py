@@ -14,10 +14,12 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture(scope="session", autouse=True)
 def session_user_cache(tmp_path_factory):
     """Module- and session-scoped fixtures run before function-scoped ones: they verify with a
-    user cache directory of the session's, never the real user's. A CI key is not inherited."""
+    user cache directory of the session's, never the real user's. One signing key for the
+    session (TFCARDS_CACHE_KEY, as CI would give), so a cache a module shares between its own
+    calls and the CLI's is believed by both; tests of the key file unset it."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
-        mp.delenv("TFCARDS_CACHE_KEY", raising=False)
+        mp.setenv("TFCARDS_CACHE_KEY", "tfcards-tests-" + os.urandom(16).hex())
         yield Path(os.environ["XDG_CACHE_HOME"]) / "tfcards"
 
 
@@ -26,6 +28,13 @@ def user_cache(tmp_path, monkeypatch):
     """Each test its own user cache directory, as each had its own `build/.cache` before."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     return tmp_path / "xdg-cache" / "tfcards"
+
+
+@pytest.fixture
+def own_key(user_cache, monkeypatch):
+    """The user's own key file, as outside the tests: no TFCARDS_CACHE_KEY."""
+    monkeypatch.delenv("TFCARDS_CACHE_KEY")
+    return user_cache / "key"
 
 
 @pytest.fixture

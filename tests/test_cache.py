@@ -260,7 +260,7 @@ def test_an_entry_from_before_signing_is_rerun_once(tmp_path, warm):
 
 # --- the key ----------------------------------------------------------------------------------
 
-def test_the_key_is_the_users_alone(tmp_path, user_cache):
+def test_the_key_is_the_users_alone(own_key, user_cache):
     secret = user_secret()
     path = user_cache / "key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_uid == os.getuid()
@@ -269,7 +269,7 @@ def test_the_key_is_the_users_alone(tmp_path, user_cache):
     assert [p.name for p in user_cache.iterdir()] == ["key"]  # no temporary file left behind
 
 
-def test_racing_runs_agree_on_one_key(user_cache):
+def test_racing_runs_agree_on_one_key(own_key, user_cache):
     """Each process writes a whole key to a private file and links it into place: the first
     link wins, the others read the winner's key."""
     code = "from generator.cache import user_secret; print(user_secret().decode())"
@@ -285,7 +285,7 @@ def test_racing_runs_agree_on_one_key(user_cache):
     (lambda p: p.write_text("short"), "not 64 hex digits"),
     (lambda p: (p.unlink(), p.symlink_to("/etc/hostname")), "cannot read the cache key"),
 ])
-def test_a_key_others_could_know_is_refused_with_a_located_error(user_cache, spoil, words):
+def test_a_key_others_could_know_is_refused_with_a_located_error(own_key, user_cache, spoil, words):
     user_secret()
     spoil(user_cache / "key")
     with pytest.raises(CardError, match=re.escape(words)) as e:
@@ -395,7 +395,7 @@ def test_malformed_entries_are_rerun_not_a_crash(deck, write_cards, signed):
     assert "4 passed, 0 failed" in result.output and "cached" not in result.output
 
 
-def test_the_default_cache_is_the_users_and_outlives_the_deck(deck, user_cache):
+def test_the_default_cache_is_the_users_and_outlives_the_deck(deck, own_key, user_cache):
     first = CliRunner().invoke(main, ["verify"])
     assert first.exit_code == 1 and "cached" not in first.output
     assert not (deck / "build").exists()  # nothing beside the deck for the next clone to find
