@@ -230,7 +230,7 @@ def test_templates_dir_with_one_file_overrides_that_file_alone(project, tmp_path
     mine.write_text(front.read_text().replace('<div class="tfcards q">', '<div class="tfcards q mine">'))
     result = run("build", "--tag", "eager", "--format", "all", "--templates", str(tmp_path / "mine"))
     assert result.exit_code == 0, result.output
-    assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5.pdf" in result.output
+    assert "wrote build/tensorflow--tag-eager-duplex-a4-3x5-flip-long.pdf" in result.output
     (tmp_path / "user").mkdir()
     col = Collection(str(tmp_path / "user" / "collection.anki2"))
     try:

@@ -131,7 +131,7 @@ CRAFTED = {  # a card whose text made a pattern of the loader or of the strict c
 def test_crafted_text_is_loaded_and_checked_in_time(tmp_path, card):
     deck(tmp_path, {"id": "c", **card})
     listed = tfcards(tmp_path, "list")
-    assert listed.returncode == 0 and "1 cards in 1 topics" in listed.stdout, listed.stderr[-2000:]
+    assert listed.returncode == 0 and "1 card in 1 topic" in listed.stdout, listed.stderr[-2000:]
     proc, rows = verdicts(tmp_path, "--strict")
     assert rows["c"]["status"] in ("no-code", "failed") and "Traceback" not in proc.stderr, proc.stderr[-2000:]
 

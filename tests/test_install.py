@@ -160,7 +160,7 @@ def test_the_installed_wheel_starts_verifies_and_builds_a_deck_outside_the_repos
         col.import_anki_package(ImportAnkiPackageRequest(package_path=str(apkg),
                                                          options=col._backend.get_import_anki_package_presets()))
         assert col.note_count() == 2
-        assert "my-deck::First steps" in {d.name for d in col.decks.all_names_and_ids()}
+        assert "my-deck::01 First steps" in {d.name for d in col.decks.all_names_and_ids()}  # numbered: the learning path
     finally:
         col.close()
     text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
