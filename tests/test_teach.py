@@ -71,6 +71,8 @@ def test_extra_shows_under_every_answer_and_on_no_question(teach, col, card_id, 
         html = card.answer()
         rule, extra_at = html.index('<hr id="answer">'), html.index('<div class="extra">')
         assert rule < extra_at and text(html[rule:extra_at]), (card_id, card.ord)
+    css = col.models.get(note.mid)["css"]
+    assert ".extra {" in css and ".nightMode .extra" in css  # its own look in day and night mode
 
 
 def test_extra_is_not_judged_by_the_atomic_rule(tmp_path, write_cards):
@@ -477,3 +479,15 @@ def test_a_copy_of_the_templates_made_before_the_footer_still_builds(teach, tmp_
     import_into(col, tmp_path / "out" / "tensorflow.apkg")
     note = note_by_id(col, "t-constant")
     assert "mine" in note["Back"] and "not NumPy's 64-bit defaults" in text(note["Status"])
+
+
+def test_the_study_sheet_lists_topics_in_learning_path_order(teach, tmp_path):
+    import pdfplumber
+
+    from generator import pdf
+
+    path = pdf.write_pdf(load_cards([teach[0]]), tmp_path / "sheet.pdf", tf_version="2.21.0", layout="sheet").path
+    with pdfplumber.open(path) as doc:
+        first = doc.pages[0].extract_text()
+    toc = [line for line in first.splitlines() if "cards)" in line]
+    assert [line.split(" (")[0] for line in toc] == ["1. Tensors", "2. Keras layers", "3. Activations"]

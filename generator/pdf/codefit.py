@@ -35,7 +35,8 @@ class FittedCode:
     lines, wrapped only if it had to be."""
 
     text: str            # the lines as printed, continuation marks included
-    html: Markup         # highlighted, as `<pre class="highlight"><code>`
+    html: Markup | None  # highlighted, as `<pre class="highlight"><code>`; None: unwrapped, the
+    #                      code as render.highlight_code gives it
     cap_pt: float        # the largest code size at which no printed line is wider than the width
     wrapped: bool
 
@@ -67,7 +68,7 @@ def fit(code: str, width_pt: float, floor_pt: float) -> FittedCode:
     code = code.rstrip("\n").expandtabs(4)
     cap = size_for(widest(code), width_pt)
     if cap >= floor_pt:
-        return FittedCode(code, _html(_typed(code)), cap, False)
+        return FittedCode(code, None, cap, False)
     typed = _wrapped(_typed(code), code, wrap_points(code, columns_at(width_pt, floor_pt)))
     text = "".join(ch for ch, _ in typed).replace(_PLACEHOLDER, MARK)
     return FittedCode(text, _html(typed), min(floor_pt, size_for(widest(text), width_pt)), True)

@@ -142,16 +142,25 @@ def geometry(layout: str, paper: str, card_size: str, flip: str) -> Geometry:
 def _fitted(side: Side, g: Geometry) -> Side:
     """SIDE with its code fitted to the slot's width (wrapped between tokens if it must be), its
     figures' height, and its font step and code sizes: the width model's guess of the largest
-    size from the side's cap down at which it fits."""
-    cap = float("inf")
-    if side.code_text:
-        code = codefit.fit(side.code_text, g.inner_w / MM_PER_PT, CODE_FLOOR_PT)
-        side = replace(side, code=code.html, code_text=code.text)
-        cap = code.cap_pt
+    size from the side's cap down at which it fits. A side so long that even its code goes below
+    the floor (with its text at the smallest steps) has its code wrapped again at the columns
+    that smaller size holds: fewer lines, and perhaps a larger step."""
+    source, floor = side.code_text, CODE_FLOOR_PT
     figure_mm = g.figure_h(side.which, len(side.figures))
-    step, code_pts = fit_side(side, g.inner_w, g.inner_h(side.which), g.steps, first_step(g.card_size, side.which),
-                              CODE_FLOOR_PT, cap, figure_mm)
-    return replace(side, step=step, code_pts=code_pts, figure_h=mmv(figure_mm) if figure_mm else "")
+    fitted = side
+    for _ in range(3):  # the floor only goes down, to at most 0.88 of the smallest step
+        cap = float("inf")
+        if source:
+            code = codefit.fit(source, g.inner_w / MM_PER_PT, floor)
+            fitted = replace(side, code=code.html or side.code, code_text=code.text)
+            cap = code.cap_pt
+        step, code_pts = fit_side(fitted, g.inner_w, g.inner_h(side.which), g.steps,
+                                  first_step(g.card_size, side.which), floor, cap, figure_mm)
+        fitted = replace(fitted, step=step, code_pts=code_pts, figure_h=mmv(figure_mm) if figure_mm else "")
+        if not source or not code.wrapped or code_pts[step] >= floor - 0.01:
+            break
+        floor = code_pts[step]
+    return fitted
 
 
 def _centred(side: Side) -> Side:

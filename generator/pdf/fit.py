@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 from typing import Callable
 
-from ..codebreaks import break_points
+from ..codebreaks import BREAKABLE_FROM, break_points
 from .sides import Side
 
 MM_PER_PT = 25.4 / 72
@@ -183,7 +183,10 @@ def longest_token_em(source: str) -> float:
     widest = 0
     for m in _CODE_SPAN_RE.finditer(source):
         span = m.group(2)
-        points = sorted(break_points(span).get(0, ())) if "\n" not in span else []
+        if len(span) < BREAKABLE_FROM or "\n" in span:  # no break opportunity in it (render.py)
+            widest = max(widest, len(span))
+            continue
+        points = sorted(break_points(span).get(0, ()))
         widest = max([widest, *(b - a for a, b in zip([0] + points, points + [len(span)]))])
     return widest * _MONO
 

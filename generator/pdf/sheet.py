@@ -23,7 +23,7 @@ def _fitted(side: Side, width_pt: float) -> Side:
     if not side.code_text:
         return side
     code = codefit.fit(side.code_text, width_pt, CODE_FLOOR_PT)
-    return replace(side, code=code.html, code_text=code.text, code_pts=(round(min(code.cap_pt, 0.88 * TEXT_PT), 2),))
+    return replace(side, code=code.html or side.code, code_text=code.text, code_pts=(round(min(code.cap_pt, 0.88 * TEXT_PT), 2),))
 
 
 TEXT_PT = 8.5           # the sheet's body size (sheet.css)
