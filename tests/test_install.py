@@ -153,7 +153,7 @@ def test_the_installed_wheel_starts_verifies_and_builds_a_deck_outside_the_repos
     assert verified.returncode == 0 and "2 passed, 0 failed" in verified.stdout, verified.stdout + verified.stderr
     built = tfcards("build", "--strict", "--format", "all", cwd=deck)  # verdicts cached: no second TensorFlow
     assert built.returncode == 0 and "2 passed, 0 failed" in built.stdout, built.stdout + built.stderr
-    apkg, pdf = deck / "build" / "my-deck.apkg", deck / "build" / "my-deck-duplex-a4-3x5.pdf"
+    apkg, pdf = deck / "build" / "my-deck.apkg", deck / "build" / "my-deck-duplex-a4-3x5-flip-long.pdf"
     (tmp_path / "anki").mkdir()
     col = Collection(str(tmp_path / "anki" / "collection.anki2"))  # the real Anki imports it
     try:
