@@ -107,9 +107,12 @@ def test_committed_anki_stamps_are_current(deck, report, tmp_path):
     users' re-imports depend on who built the deck: rebuild (`tfcards build`) and commit it."""
     from shutil import copyfile
 
+    from generator import figures
     from generator.anki import write_apkg
 
     stamps = tmp_path / "anki-stamps.json"
     copyfile(CARDS / "anki-stamps.json", stamps)
-    write_apkg(deck, tmp_path / "deck.apkg", tf_version=report.tensorflow, stamps_path=stamps)
+    drawn = {c.id: figures.decode(report.outcomes.get(c.id)) for c in deck if c.figure is not None}  # as build does
+    assert len(drawn) >= 12 and all(drawn.values()), "every figure card drew its figure"
+    write_apkg(deck, tmp_path / "deck.apkg", tf_version=report.tensorflow, stamps_path=stamps, figures=drawn)
     assert stamps.read_text() == (CARDS / "anki-stamps.json").read_text()
