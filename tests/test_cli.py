@@ -61,6 +61,8 @@ def test_verify_reports_failures_summary_and_json(project):
     rows = {c["id"]: c for c in report["cards"]}
     assert re.fullmatch(r"[0-9a-f]{16}", rows["false-claim"].pop("digest"))  # what `matrix --merge` checks
     assert "+tf.Tensor(4, shape=(), dtype=int32)" in rows["false-claim"].pop("detail")  # the diff travels too
+    assert 0 < rows["false-claim"].pop("seconds") < 60  # how long its process ran: slow cards can be found
+    assert "seconds" not in rows["skipped-claim"] and "seconds" not in rows["concept"]  # nothing ran
     assert rows["false-claim"] == {"id": "false-claim", "topic": "Tensors", "file": "cards/tensors.yaml",
                                    "line": 9, "status": "failed", "reason": "output differs from 'output'",
                                    "findings": []}
