@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 # The version matrix (docs/versions.md): every TensorFlow minor release from 2.15 to 2.21, each in
-# its own venv under $(MATRIX_DIR) (tensorflow-cpu, the newest Keras and LiteRT pip resolves for it),
+# its own venv under $(MATRIX_DIR) (tensorflow-cpu, the newest Keras, LiteRT and matplotlib pip
+# resolves for it, so the figure cards are proven there too),
 # built once and reused. 2.15.1 is the bare stack (Keras 2, no LiteRT): `make test` runs on it and it
 # proves that `requires:` cards skip. KERAS_OLD is the oldest Keras 3 TensorFlow 2.16 accepts (its
 # metadata says keras>=3.0.0), so `keras:` ranges are tested at their low end. The 2.21 entry is
@@ -59,13 +60,13 @@ $(OLD)/.installed:
 
 $(MATRIX_DIR)/venv-tf%/.installed:
 	$(PYTHON) -m venv $(@D)
-	$(@D)/bin/python -m pip install -q tensorflow-cpu==$* keras ai-edge-litert
+	$(@D)/bin/python -m pip install -q tensorflow-cpu==$* keras ai-edge-litert matplotlib
 	touch $@
 
 # After the plain 2.16 venv, so its TensorFlow wheel comes from pip's cache.
 $(KOLD)/.installed: | $(MATRIX_DIR)/venv-tf$(TF_KERAS_OLD)/.installed
 	$(PYTHON) -m venv $(@D)
-	$(@D)/bin/python -m pip install -q tensorflow-cpu==$(TF_KERAS_OLD) keras==$(KERAS_OLD) ai-edge-litert
+	$(@D)/bin/python -m pip install -q tensorflow-cpu==$(TF_KERAS_OLD) keras==$(KERAS_OLD) ai-edge-litert matplotlib
 	touch $@
 
 venvs: $(MATRIX_VENVS:%=%/.installed)
