@@ -101,6 +101,7 @@ release: system-deck $(VENV)/.test
 
 bench: system-test $(VENV)/.test
 	$(BIN)/python bench/bench_verify.py
+	$(BIN)/python bench/bench_deck.py
 	$(BIN)/python bench/bench_cache.py
 	$(BIN)/python bench/bench_anki.py
 	$(BIN)/python bench/bench_pdf.py
