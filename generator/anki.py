@@ -170,18 +170,34 @@ class Stamps:
         self.changed = False
 
     @classmethod
-    def check(cls, path: Path | None) -> None:
-        """Read PATH only to refuse a bad stamp before anything runs (a CardError naming it)."""
-        cls(path)
+    def check(cls, path: Path | None, cards: Sequence[Card] = ()) -> None:
+        """Read PATH only to refuse a bad stamp, or a card whose kind changed, before anything
+        runs (a CardError naming it)."""
+        cls(path).refuse_kind_changes(cards)
 
-    def stamp(self, key: str, digest: str) -> int:
+    def refuse_kind_changes(self, cards: Sequence[Card]) -> None:
+        """A shipped note keeps its note type: Anki skips an update that changes it ("note type
+        has changed"), so learners would keep the old card, and every later edit of it, silently.
+        A card that becomes a cloze (or stops being one) needs a new id."""
+        for card in cards:
+            was = self.entries.get(f"note:{card.id}", {}).get("kind")
+            if was is not None and was != card.type:
+                raise CardError(f"card was shipped as a {was} card and is now a {card.type} card: Anki does not "
+                                f"update a note whose type changed, so learners would keep the old one; give it "
+                                f"a new id (or delete its entry from {self.path.name} if it never shipped)",
+                                card.file, card.line, card.id)
+
+    def stamp(self, key: str, digest: str, kind: str | None = None) -> int:
         old = self.entries.get(key)
         if old is not None and old.get("hash") == digest:
+            if kind is not None and old.get("kind") != kind and self.path is not None:
+                old["kind"] = kind  # recorded from now on (files written before kinds were kept)
+                self.changed = True
             return old["mod"]
         if self.path is None:
             return FIXED_TIME
         mod = max(self.now, old["mod"] + 1) if old else self.now
-        self.entries[key] = {"hash": digest, "mod": mod}
+        self.entries[key] = {"hash": digest, "mod": mod, **({"kind": kind} if kind else {})}
         self.changed = True
         return mod
 
@@ -215,6 +231,7 @@ def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templa
     env = render.environment(templates_dir)
     css = env.get_template("anki/style.css").render().strip() + "\n"
     stamps = Stamps(stamps_path)
+    stamps.refuse_kind_changes(cards)
     models = {kind: _Model(nt, css, stamps.stamp(f"notetype:{nt.name}", _hash(nt.id, nt.fields, nt.templates, css)))
               for kind, nt in MODELS.items()}
     path = cards if path is None else path
@@ -228,7 +245,7 @@ def write_apkg(cards: Sequence[Card], out_path: Path, *, tf_version: str, templa
         tags = [card.topic_slug, *card.tags]
         model = models[card.type]
         name = names[(card.deck, card.topic)]
-        stamp = stamps.stamp(f"note:{card.id}", _hash(model.model_id, name, tags, fields))
+        stamp = stamps.stamp(f"note:{card.id}", _hash(model.model_id, name, tags, fields), card.type)
         deck = decks.get(name)
         if deck is None:
             deck = decks[name] = genanki.Deck(deck_id(name), name)

@@ -57,7 +57,7 @@ def build(cards: Sequence[Card], *, out_dir: Path, formats: str = "apkg", stem: 
     CARDS is a selection of it (a topic keeps its Anki subdeck in every build)."""
     if formats in ("apkg", "all"):
         from .anki import Stamps
-        Stamps.check(stamps_path)  # a bad stamps file is bad input: say so before running anything
+        Stamps.check(stamps_path, cards)  # bad input (a bad stamp, a kind change): say so before running anything
     report = verify(cards, jobs=jobs, cache=cache, strict=strict, python=python, sandbox=sandbox,
                     progress=progress, on_start=on_start)
     if report.failed:

@@ -225,3 +225,60 @@ def test_an_output_compared_with_a_tolerance_says_so(deck_dir):
     approx = render_fields(replace(card, tolerance=1e-6), env, "2.21.0")[0]
     assert any('<div class="label">Output</div>' in f for f in exact)
     assert any('<div class="label">Output, numbers within 1e-06</div>' in f for f in approx)
+
+
+BASIC = """topic: Dtypes
+cards:
+  - id: {id}
+    front: Which dtype does `tf.constant(1.0)` have?
+    back: float32
+"""
+CLOZE = """topic: Dtypes
+cards:
+  - id: {id}
+    type: cloze
+    front: "`tf.constant(1.0)` has dtype {{{{c1::float32}}}}."
+"""
+
+
+def test_a_card_that_changes_kind_is_refused_because_anki_would_keep_the_old_note(tmp_path, monkeypatch, col):
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cards").mkdir()
+    topic, stamps, apkg = tmp_path / "cards" / "t.yaml", tmp_path / "cards" / "anki-stamps.json", tmp_path / "build" / "tensorflow.apkg"
+
+    def build_apkg():
+        return CliRunner().invoke(main, ["build", "--format", "apkg", "--no-cache"])
+
+    topic.write_text(BASIC.format(id="k"))
+    assert build_apkg().exit_code == 0
+    assert json.loads(stamps.read_text())["stamps"]["note:k"]["kind"] == "basic"
+    shipped, shipped_stamps = apkg.read_bytes(), stamps.read_text()
+    import_into(col, apkg)
+
+    # Why: a stamps file that cannot tell (no kind) lets the cloze through, and real Anki keeps the old note.
+    stamps.write_text(shipped_stamps.replace(', "kind": "basic"', ""))
+    topic.write_text(CLOZE.format(id="k"))
+    assert build_apkg().exit_code == 0
+    log = import_into(col, apkg).log
+    assert not log.updated and not log.new
+    note = note_by_id(col, "k")
+    assert note.note_type()["name"] == "tfcards basic" and "<p>float32</p>" in note["Back"]
+
+    # The guard: one located line, exit 2, and the shipped package is left as it was.
+    stamps.write_text(shipped_stamps)
+    apkg.write_bytes(shipped)
+    result = build_apkg()
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    (line,) = [l for l in result.output.splitlines() if l.startswith("error:")]
+    assert line.startswith("error: cards/t.yaml:3: card 'k': card was shipped as a basic card and is now a cloze card"), line
+    assert "give it a new id" in line
+    assert apkg.read_bytes() == shipped and stamps.read_text() == shipped_stamps
+
+    # The fix the message names: a new id arrives as a new cloze note.
+    topic.write_text(CLOZE.format(id="k-cloze"))
+    assert build_apkg().exit_code == 0
+    assert import_into(col, apkg).log.new
+    assert note_by_id(col, "k-cloze").note_type()["name"] == "tfcards cloze"
