@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import os
 import re
 import stat
@@ -25,6 +24,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from . import channel
 from .cards import Card
 from .errors import CardError
 from .interpreter import Interpreter
@@ -34,11 +34,10 @@ KEY_ENV = "TFCARDS_CACHE_KEY"  # a secret shared by the runs that may share a ca
 KEY_FILE = "key"  # in default_directory(), never in a --cache-dir: a folder from elsewhere brings no key
 MIN_SECRET = 32  # characters of TFCARDS_CACHE_KEY: a short secret can be guessed
 MAX_TEXT = 2 << 20  # an entry's bytes, its figures aside
-MAX_FIGURES, MAX_FIGURE = 8, 2 << 20  # base64 PNGs a card's run drew
-MAX_ENTRY = MAX_TEXT + MAX_FIGURES * MAX_FIGURE  # no entry file is larger: 18 MiB
+MAX_FIGURE = channel.FIGURE_CAP * 4 // 3 + 4  # one figure as the entry holds it: base64 of a PNG the channel allows
+MAX_ENTRY = MAX_TEXT + channel.FIGURES_MAX * MAX_FIGURE  # no entry file is larger: about 23 MiB
 _DIGEST = re.compile(r"[0-9a-f]{64}\Z")
 _MAC = re.compile(rb"[0-9a-f]{64}\Z")
-_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}\Z")
 
 
 def default_directory() -> Path:
@@ -53,7 +52,7 @@ def runner_version() -> str:
     """A digest of the code that runs cards: changing the runner invalidates old outcomes."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("zygote.py", "runner.py", "apinames.py", "figures.py"):
+    for name in ("zygote.py", "runner.py", "channel.py", "apinames.py", "figures.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -215,49 +214,19 @@ def _read_secret(path: Path) -> bytes:
     return secret.encode()
 
 
-# --- the schema: what a stored outcome may hold --------------------------------------------
-# Every field the fork server sends for a completed run, with its type. A field not listed
-# here is refused, so a new outcome field must be added here (or the card never hits the cache:
-# tests/test_cache.py's "fully cached run needs no TensorFlow" notices).
+# --- what a stored outcome may hold: exactly what the runner accepts from the fork server ----
+# (channel.check_outcome), and only a completed run: a timeout or a kill is not a property of
+# the code. One schema for both ways in, so a field the channel gains is cached from then on.
 
 def _valid_outcome(outcome) -> bool:
-    return isinstance(outcome, dict) and outcome.get("status") == "completed" and "stdout" in outcome and \
-        _fields(outcome, {"key": _is(str), "status": _is(str), "stdout": _is(str), "stderr": _is(str),
-                          "seconds": _seconds, "exception": _exception, "warnings": _strings,
-                          "figures": _figures})
+    if not isinstance(outcome, dict) or outcome.get("status") != "completed":
+        return False
+    try:
+        channel.check_outcome(outcome, {})
+    except channel.Malformed:
+        return False
+    return True
 
 
 def _valid_value(value) -> bool:
     return isinstance(value, dict) and set(value) == {"why"} and (value["why"] is None or isinstance(value["why"], str))
-
-
-def _fields(obj: dict, schema: dict) -> bool:
-    return all(isinstance(k, str) and k in schema and schema[k](v) for k, v in obj.items())
-
-
-def _is(kind):
-    return lambda v: isinstance(v, kind) and not isinstance(v, bool)
-
-
-def _seconds(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
-
-
-def _strings(v) -> bool:
-    return isinstance(v, list) and all(isinstance(s, str) for s in v)
-
-
-def _figures(v) -> bool:
-    return isinstance(v, list) and len(v) <= MAX_FIGURES and all(
-        isinstance(f, str) and len(f) <= MAX_FIGURE and _BASE64.match(f) for f in v)
-
-
-def _exception(v) -> bool:
-    return v is None or isinstance(v, dict) and _fields(v, {
-        "type": _is(str), "mro": _strings, "message": _is(str), "frames": _frames}) and \
-        {"type", "mro", "message"} <= set(v)
-
-
-def _frames(v) -> bool:
-    return isinstance(v, list) and all(isinstance(f, dict) and set(f) == {"file", "line", "name"} and _fields(f, {
-        "file": lambda s: s in ("setup", "code"), "line": _is(int), "name": _is(str)}) for f in v)

@@ -92,6 +92,8 @@ def check_outcome(message: Any, job: dict) -> dict[str, Any]:
     if status not in STATUSES:
         raise Malformed(f"unknown status {_show(status)}")
     _expect(message, "seconds", (int, float))
+    if not 0 <= message["seconds"] < float("inf"):
+        raise Malformed("seconds is not a duration")
     for name, cap in (("stdout", STDOUT_CAP), ("stderr", STDERR_KEEP + NOTE_ROOM)):
         _text(message.get(name), cap * 4, name)  # a byte may show as a 4-character escape
     for name in ("signal", "reason"):

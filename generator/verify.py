@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
-from . import checks, compare, figures
+from . import checks, compare
 from .cache import Cache, api_key, card_key
 from .cards import Card, Verdict
 from .errors import display_path
@@ -226,7 +226,7 @@ def _judge_claims(card: Card, outcome: dict, verdict: Callable[..., Verdict]) ->
                        format_traceback(card, exc))
     if card.output is not None and not compare.matches(card.output, stdout, card.tolerance, card.whitespace):
         return verdict("failed", "output differs from 'output'", compare.diff(card.output, stdout))
-    if card.figure is not None and not figures.decode(outcome):
+    if card.figure is not None and not outcome.get("figures"):
         return verdict("failed", f"'figure: {card.figure}' but the code left no matplotlib figure open "
                                  "(draw with matplotlib.pyplot; do not close or show the figure)")
     return verdict("passed")

@@ -126,7 +126,11 @@ def _child(job: dict, tmpdir: str, out_w: int, err_w: int, res_w: int, tf, np) -
         if value is not None:
             result["value"] = value
         else:
-            capture_figures(result)  # the figures the card left open, as PNG bytes (figures.py)
+            try:  # the figures the card left open, as PNG bytes (figures.py)
+                capture_figures(result)
+            except Exception as e:  # saving failed on what the card drew: its failure, cut to the caps
+                if result["exception"] is None:
+                    result["exception"] = _describe(e)
         _send(res_w, json.dumps(result).encode())
         for fd in (0, 1, 2, res_w):  # EOF now: the server reports us before our teardown ends
             os.close(fd)

@@ -2,6 +2,7 @@
 believed that this user did not sign: tampered, foreign, malformed or oversized entries are misses."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -18,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 import generator.verify as verify_module
-from generator.cache import MAX_ENTRY, MAX_FIGURE, MAX_FIGURES, MAX_TEXT, Cache, api_key, card_key, user_secret
+from generator.cache import MAX_ENTRY, MAX_FIGURE, MAX_TEXT, Cache, api_key, card_key, user_secret
+from generator.channel import FIGURE_CAP, FIGURES_MAX, PNG
 from generator.cli import main
 from generator.errors import CardError
 from generator.interpreter import probe
@@ -221,10 +223,10 @@ def test_no_entry_is_larger_than_its_bound(tmp_path):
     cache = Cache(tmp_path)
     cache.put(DIGEST, {**GOOD, "stderr": "x" * MAX_TEXT})  # 2 MiB of text and then some
     assert not (tmp_path / "ab").exists()
-    figures = ["A" * MAX_FIGURE] * MAX_FIGURES
+    figures = [base64.b64encode(PNG + bytes(FIGURE_CAP - len(PNG))).decode()] * FIGURES_MAX  # the largest the channel allows
     cache.put(DIGEST, {**GOOD, "stdout": "y" * (MAX_TEXT - 4096), "figures": figures})  # at the bound: kept
     path = next(tmp_path.glob("ab/*.json"))
-    assert MAX_TEXT + MAX_FIGURES * MAX_FIGURE - 4096 < path.stat().st_size <= MAX_ENTRY
+    assert MAX_TEXT + FIGURES_MAX * MAX_FIGURE - 4096 < path.stat().st_size <= MAX_ENTRY
     assert cache.get(DIGEST)["figures"] == figures
     with path.open("r+b") as f:  # grown past the bound (sparse: costs no disk): never read
         f.truncate(MAX_ENTRY + 1)

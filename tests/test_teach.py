@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import generator.verify as verify_module
-from generator import figures
+from generator import channel, figures
 from generator.anki import MODELS
 from generator.build import build
 from generator.cache import Cache
@@ -23,7 +23,7 @@ from test_anki import import_into, note_by_id
 DATA = Path(__file__).parent / "data"
 TEACH = DATA / "teach"
 UPGRADE = DATA / "upgrade"
-PNG = figures.PNG_SIGNATURE
+PNG = channel.PNG
 
 
 @pytest.fixture(scope="module")
