@@ -182,7 +182,7 @@ class Stamps:
         for card in cards:
             was = self.entries.get(f"note:{card.id}", {}).get("kind")
             if was is not None and was != card.type:
-                raise CardError(f"card was shipped as a {was} card and is now a {card.type} card: Anki does not "
+                raise CardError(f"was shipped as a {was} card and is now a {card.type} card: Anki does not "
                                 f"update a note whose type changed, so learners would keep the old one; give it "
                                 f"a new id (or delete its entry from {self.path.name} if it never shipped)",
                                 card.file, card.line, card.id)
@@ -190,7 +190,7 @@ class Stamps:
     def stamp(self, key: str, digest: str, kind: str | None = None) -> int:
         old = self.entries.get(key)
         if old is not None and old.get("hash") == digest:
-            if kind is not None and old.get("kind") != kind and self.path is not None:
+            if kind is not None and old.get("kind") != kind:
                 old["kind"] = kind  # recorded from now on (files written before kinds were kept)
                 self.changed = True
             return old["mod"]

@@ -127,18 +127,12 @@ def report_data(cards: Sequence[Card], report: Report) -> dict:
         "cards": [
             {"id": c.id, "topic": c.topic, "file": display_path(c.file), "line": c.line, "digest": d,
              "status": v.status, "reason": v.reason, **({"detail": v.detail} if v.detail else {}),
-             **_seconds(report.outcomes.get(c.id)),
+             # how long the card's process ran (checked where it came in: channel.py, cache.py)
+             **{k: v for k, v in report.outcomes.get(c.id, {}).items() if k == "seconds"},
              "findings": [{"rule": f.rule, "message": f.message} for f in v.findings]}
             for c, d, v in zip(cards, digests, report.verdicts)
         ],
     }
-
-
-def _seconds(outcome: dict | None) -> dict:
-    """How long the card's own process ran (from the server's clock, cached with the outcome),
-    so a deck's slow cards can be found: `bench/bench_deck.py` lists them."""
-    seconds = (outcome or {}).get("seconds")
-    return {"seconds": seconds} if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else {}
 
 
 def matrix(cards: Sequence[Card], pythons: Sequence[str], *, jobs: int | None = None,

@@ -273,7 +273,7 @@ def test_a_card_that_changes_kind_is_refused_because_anki_would_keep_the_old_not
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     (line,) = [l for l in result.output.splitlines() if l.startswith("error:")]
-    assert line.startswith("error: cards/t.yaml:3: card 'k': card was shipped as a basic card and is now a cloze card"), line
+    assert line.startswith("error: cards/t.yaml:3: card 'k': was shipped as a basic card and is now a cloze card"), line
     assert "give it a new id" in line
     assert apkg.read_bytes() == shipped and stamps.read_text() == shipped_stamps
 
