@@ -393,6 +393,41 @@ def test_workspace_reruns_only_what_changed_and_reports_errors_with_lines(tmp_pa
     assert not ws.errors and update.errors
 
 
+def test_a_figure_card_that_requires_matplotlib_shows_the_figure_its_run_drew(tmp_path):
+    """The page finds a card's run under the key its entry was judged with: for a card with
+    `requires`, that key holds the probed modules, so one recomputed without them finds nothing."""
+    import base64
+
+    from generator.channel import PNG
+    from generator.serve.pages import Pages
+    from generator.serve.workspace import API_JOB, Workspace
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "plots.yaml").write_text(textwrap.dedent("""\
+        topic: Plots
+        cards:
+          - id: line
+            front: What does it draw?
+            back: A line.
+            figure: back
+            requires: [matplotlib]
+            code: |
+              import matplotlib.pyplot as plt
+              print(len(plt.plot([1, 2])))
+            output: "1"
+        """))
+    jobs: list[dict] = []
+    ws = Workspace([cards], jobs.append)
+    ws.scan()
+    (run,) = [j for j in jobs if not j["key"].startswith(API_JOB)]
+    png = PNG + b"a figure"
+    ws.received({"key": run["key"], "status": "completed", "stdout": "1\n", "stderr": "", "exception": None,
+                 "warnings": [], "seconds": 0.1, "figures": [base64.b64encode(png).decode()]})
+    assert ws.entry("line").status == "passed"
+    assert Pages(ws).figures("line") == (png,)
+
+
 def test_workspace_says_a_path_does_not_exist_yet_and_loads_it_once_created(tmp_path):
     from generator.serve.workspace import Workspace
 

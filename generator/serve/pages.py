@@ -9,7 +9,6 @@ from pathlib import Path
 from markupsafe import Markup
 
 from .. import figures, render
-from ..cache import card_key
 from ..errors import display_path
 from . import preview
 from .workspace import Update, Workspace
@@ -101,7 +100,7 @@ class Pages:
         entry = self.ws.entry(card_id)
         if entry is None or entry.card.figure is None or not entry.card.runs:
             return ()
-        return figures.decode(self.ws.outcomes.get(card_key(entry.card, self.ws.memory, self.ws.interpreter)))
+        return figures.decode(self.ws.outcome(entry.card))
 
     def _files(self, media: dict[str, Path | bytes]) -> dict[str, Path]:
         """MEDIA as files: a figure's bytes are written once, under their content-named file."""

@@ -276,6 +276,12 @@ class Workspace:
             names = self._names[card] = tuple(sorted(checks.mentioned_names([card])))
         return names
 
+    def outcome(self, card: Card) -> dict | None:
+        """CARD's last run, under the key its entry was judged with (the interpreter probed for its
+        `requires`, so a key computed without them would name another run)."""
+        key = self._keys.get(card)
+        return None if key is None else self.outcomes.get(key)
+
     def _outcome(self, key: str) -> dict | None:
         outcome = self.outcomes.get(key)
         if outcome is None and self.cache is not None:
