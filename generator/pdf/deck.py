@@ -15,7 +15,7 @@ from . import chunks as _chunks
 from .code_style import CodeStyle, style_text
 from . import codefit
 from .fetch import DeckFetcher
-from .fit import MM_PER_PT, code_width_em, fit_side, fits, line_em, measure, probe
+from .fit import MM_PER_PT, fit_side, fits, line_em, measure, probe
 from .geometry import (CODE_FLOOR_PT, FOOTER_CLEAR, FOOTER_EDGE, FOOTER_PT, MIN_MARGIN, PAPER_LABELS, Sheet,
                        base_step, duplex_sheet, first_step, font_steps, foldover_sheet)
 from .sides import Side, sides
@@ -164,14 +164,10 @@ def _fitted(side: Side, g: Geometry) -> Side:
 
 
 def _centred(side: Side) -> Side:
-    """SIDE set in the middle of its slot, its code and output blocks as wide as their widest line
-    (a centred block must not wrap a line the slot has room for)."""
-    def width(text: str | None, em: float = 1.0) -> str:
-        return f"{code_width_em(text) / em:.2f}em" if text else ""
-    # the code block's em is its own size; the output blocks' 0.88 of the side's (cards.css)
+    """SIDE (a front: no output or raises) set in the middle of its slot, its code block as wide
+    as its widest line (a centred block must not wrap a line the slot has room for)."""
     code = f"{codefit.width_em(side.code_text) + 0.3:.2f}em" if side.code is not None and side.code_text else ""
-    return replace(side, centred=True, code_width=code, output_width=width(side.output, 0.88),
-                   raises_width=width(side.raises, 0.88))
+    return replace(side, centred=True, code_width=code)
 
 
 def _pages(g: Geometry, pairs: list[tuple[Side, Side]], probing: bool = False) -> list[dict]:

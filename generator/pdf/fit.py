@@ -140,14 +140,15 @@ def text_em(source: str, width_em: float) -> float:
     return height
 
 
-def estimate_pt(side: Side, width_pt: float, pt: float, code_pt: float, figure_pt: float = 0.0) -> float:
-    """The height (pt) of SIDE's content set WIDTH_PT wide at PT, its code block at CODE_PT and
-    each figure FIGURE_PT high, by the width model (erring towards too long)."""
+def estimate_pt(side: Side, width_pt: float, pt: float, figure_pt: float = 0.0) -> float:
+    """The height (pt) of SIDE's content set WIDTH_PT wide at PT, with each figure FIGURE_PT high,
+    by the width model (erring towards too long); the code block's own height is fit_side's to
+    add, at the size it chooses for it."""
     width_em = width_pt / pt
     height = text_em(side.source, width_em) * pt
     if side.code_text:
-        height += _GAP * pt + code_em(side.code_text) * code_pt
-    for piece in side.source_code:  # output and raises, each under its label
+        height += _GAP * pt
+    for piece in (p for p in (side.output, side.raises) if p is not None):  # each under its label
         height += (_LABEL + _code_lines(piece, width_em - _PRE_SIDES) * _CODE_LINE + _PRE_PAD) * pt
     if side.figures:
         height += _GAP * pt + figure_pt
@@ -164,17 +165,6 @@ def code_em(text: str) -> float:
 def line_em(text: str) -> float:
     """The width of TEXT on one line, in ems of DejaVu Sans (no Markdown)."""
     return sum(_SANS[ord(ch) - 32] / 100 if 32 <= ord(ch) < 127 else 0.75 for ch in text)
-
-
-def _columns(code: str) -> int:
-    return max((len(line.expandtabs(4).rstrip()) for line in code.split("\n")), default=0)
-
-
-def code_width_em(code: str) -> float:
-    """The width of a code block that wraps none of CODE's lines, in ems of the body font: its
-    widest line in DejaVu Sans Mono plus padding and border, and half a column to spare (Pango
-    rounds)."""
-    return (_columns(code) + 0.5) * _MONO + _PRE_SIDES
 
 
 def longest_token_em(source: str) -> float:
@@ -211,7 +201,7 @@ def fit_side(side: Side, width_mm: float, height_mm: float, steps: tuple[float, 
         if token_em * pt > width_pt and i < len(steps) - 1:
             continue
         natural = min(code_cap, 0.88 * pt)
-        room = height_pt - estimate_pt(side, width_pt, pt, 0.0, figure_pt)
+        room = height_pt - estimate_pt(side, width_pt, pt, figure_pt)
         if not side.code_text:
             if room >= 0:
                 chosen = i

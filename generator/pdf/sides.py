@@ -27,11 +27,8 @@ class Side:
     status: str
     step: int = 0              # index into the font steps
     source: str = ""           # plain text the width model estimates from
-    source_code: tuple[str, ...] = ()  # output, raises: monospace blocks that wrap at their spaces
     centred: bool = False      # set in the middle of its slot, its blocks as wide as their lines
-    code_width: str = ""       # CSS width of the code block, output and raises blocks, if centred
-    output_width: str = ""
-    raises_width: str = ""
+    code_width: str = ""       # CSS width of the code block, if centred (only fronts are: no output)
     output_label: str = "Output"  # says when the output is compared within a tolerance
     code_text: str = ""        # the code as printed: wrapped between tokens if it had to be
     code_pts: tuple[float, ...] = ()  # the code's own size (pt) at each font step; () = 0.88 em
@@ -92,7 +89,6 @@ def sides(card: Card, index: int, tf_version: str, figures: Sequence[bytes] = ()
     back = Side("back", card.id, card.topic, f"{index}b", Markup(render.markdown_html(back_md, src)),
                 None if code_front else code, card.output, card.raises,
                 render.status_line(card, None, tf_version), source=back_md,
-                source_code=tuple(x for x in (card.output, card.raises) if x is not None),
                 output_label=render.output_label(card), code_text="" if code_front else (card.code or ""),
                 extra=extra, extra_source=card.extra, figures=urls if card.figure == "back" else ())
     return front, back
