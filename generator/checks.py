@@ -343,7 +343,7 @@ def _in_code(span: str, code: str) -> bool:
 
 def _flat(text: str) -> str:
     """Text with layout and list punctuation dropped: `[1, 2]` reads as NumPy's `[1 2]`."""
-    return " ".join(tight(text.replace(",", " "), "[](){}=").split())
+    return " ".join(tight(text.replace(",", " ")).split())  # (no comma is left to tighten)
 
 
 def _unfenced(text: str) -> str:

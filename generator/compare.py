@@ -11,7 +11,6 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 WHITESPACE_MODES = ("normalize", "exact")
 # "32..." is 32 followed by an ellipsis; "int32" and "x1" hold no number (a letter before it).
@@ -42,18 +41,16 @@ def canonical(text: str, whitespace: str = "normalize") -> str:
     return re.sub(r"\s+", " ", tight(text)).strip()
 
 
-@lru_cache(maxsize=None)
-def _beside(punctuation: str) -> re.Pattern:
-    marks = "[" + re.escape(punctuation) + "]"
-    return re.compile(rf"(?<!\s)\s++(?={marks})|(?<={marks})\s++")
+_MARKS = "[" + re.escape(PUNCTUATION) + "]"
+_BESIDE = re.compile(rf"(?<!\s)\s++(?={_MARKS})|(?<={_MARKS})\s++")
 
 
-def tight(text: str, punctuation: str = PUNCTUATION) -> str:
+def tight(text: str) -> str:
     r"""TEXT without the runs of whitespace that touch one of PUNCTUATION: `[1, 2 ]` -> `[1,2]`.
 
     Was `re.sub(r"\s*([...])\s*", r"\1")`, which reads a run of spaces again from each of its
     spaces (40,000 of them: over a minute). Here a run is only entered at its first character."""
-    return _beside(punctuation).sub("", text)
+    return _BESIDE.sub("", text)
 
 
 def matches(expected: str, actual: str, tolerance: float | None = None,
