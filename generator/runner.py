@@ -89,6 +89,8 @@ class Runner:
         except channel.Malformed as e:
             raise self._malformed(f"an outcome that breaks the schema ({e})", line) from None
         self._waiting[key] -= 1
+        if not self._waiting[key]:  # answered: forget it (serve sends a job per edit, for hours)
+            del self._waiting[key], self._jobs[key]
         return message
 
     def _parse(self, line: bytes) -> dict:
