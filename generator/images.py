@@ -37,7 +37,6 @@ JPEG = Kind("JPEG", "image/jpeg", ".jpg")
 GIF = Kind("GIF", "image/gif", ".gif")
 WEBP = Kind("WebP", "image/webp", ".webp")
 SVG = Kind("SVG", "image/svg+xml", ".svg")
-KINDS = (PNG, JPEG, GIF, WEBP, SVG)
 
 
 class Refused(ValueError):

@@ -26,7 +26,6 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 # The keys of a topic file, a card and deck.yaml, with their types: generator/fields.py
 FILE_FIELDS, CARD_FIELDS, DECK_FIELDS = (table.by_name(t) for t in (table.FILE, table.CARD, table.DECK))
-FILE_KEYS, CARD_KEYS, DECK_KEYS = (tuple(t) for t in (FILE_FIELDS, CARD_FIELDS, DECK_FIELDS))
 DEFAULTED = tuple(f.name for f in table.DEFAULTED)  # keys a topic file may set as its cards' default
 DECK_FILES = ("deck.yaml", "deck.yml")  # the learning path, not a topic file
 NULL_TAG = "tag:yaml.org,2002:null"
