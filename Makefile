@@ -86,7 +86,7 @@ matrix: system-deck $(VENV)/.deck venvs
 # which TensorFlow (every interpreter of `make matrix` that is built; this venv's alone otherwise),
 # the wheel and sdist, and SHA256SUMS. Two runs on one commit give byte-identical files.
 RELEASE := build/release
-RELEASE_PYTHONS = $(BIN)/python $(patsubst %/.installed,%/bin/python,$(wildcard build/venv-tf*/.installed))
+RELEASE_PYTHONS = $(BIN)/python $(patsubst %/.installed,%/bin/python,$(wildcard $(MATRIX_VENVS:%=%/.installed)))
 
 release: system-deck $(VENV)/.test
 	rm -rf $(RELEASE)
