@@ -22,15 +22,14 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+from bench_verify import ENV, TFCARDS
+
 ROOT = Path(__file__).resolve().parent.parent
-TFCARDS = [str(Path(sys.executable).parent / "tfcards")]
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CI="1")
 
 
 def deck_at(rev: str, dest: Path) -> Path:
